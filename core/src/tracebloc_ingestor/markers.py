@@ -1,0 +1,9 @@
+"""The pluggy markers of the host; plugins import ``hookimpl`` from the package root."""
+
+import pluggy
+
+PROJECT_NAME = "tracebloc_ingestor"
+ENTRY_POINT_GROUP = "tracebloc_ingestor"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
