@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import attrs
 
 from .categories import CategorySpec
+from .issues import Issue
 from .schema import TableSchema
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -32,6 +33,7 @@ class RunContext:
     table_schema: TableSchema | None = None
     scratch: dict[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
     log: logging.Logger = attrs.field(factory=lambda: logging.getLogger("tracebloc_ingestor"), eq=False, repr=False)
+    issue_sink: Callable[[Issue], None] | None = attrs.field(default=None, eq=False, repr=False)
 
     @property
     def table(self) -> str:
@@ -44,6 +46,16 @@ class RunContext:
             return p.resolve().relative_to(self.source_root.resolve()).as_posix()
         except ValueError:
             return p.name
+
+    def report(self, issue: Issue) -> None:
+        """Report a problem found outside ``tb_validate`` (while discovering, say).
+
+        In the validation pass it joins the run's issues; elsewhere it raises, because
+        an input problem after validation means a plugin validated too little.
+        """
+        if self.issue_sink is None:
+            raise RuntimeError(f"input problem outside validation: {issue}")
+        self.issue_sink(issue)
 
     def state(self, owner: str, factory):
         """Return this run's state object for ``owner``, creating it with ``factory()``."""

@@ -49,7 +49,11 @@ class Tally:
 
 @attrs.frozen
 class Numeric:
-    """Count, nulls, min, max, mean and standard deviation of a numeric column."""
+    """Count, nulls, mean and standard deviation of a numeric column.
+
+    Minimum and maximum are kept for checks inside the cluster but are not part of
+    ``to_json``: they are cell values, and cell values do not leave.
+    """
 
     count: int = 0
     nulls: int = 0
@@ -80,8 +84,6 @@ class Numeric:
         return {
             "count": self.count,
             "nulls": self.nulls,
-            "min": self.minimum,
-            "max": self.maximum,
             "mean": mean,
             "std": std,
         }

@@ -38,3 +38,15 @@ def mysql_url():
 def sqlite_url(tmp_path):
     """SQLAlchemy URL of a fresh SQLite file in the test's temporary folder."""
     return f"sqlite:///{tmp_path / 'ingest.sqlite'}"
+
+
+@pytest.fixture
+def backend_double():
+    """A started :class:`~tracebloc_ingestor.testing.backend_double.BackendDouble`; stopped afterwards."""
+    from .backend_double import BackendDouble
+
+    with BackendDouble() as double:
+        yield double
+
+
+__all__ += ["backend_double"]

@@ -1,0 +1,227 @@
+#!/usr/bin/env bash
+# Image smoke test without a Docker engine: build docker/Dockerfile with buildah and run the
+# image with podman the way a restricted-PSS / OpenShift namespace would (arbitrary UID in
+# group 0, every capability dropped, no-new-privileges, read-only root with a /tmp scratch).
+#
+#   checks/container/smoke.sh          # build, image checks, entrypoint exit codes, ingest
+#
+# Environment:
+#   TB_CI_CACHE   cache folder (default /var/cache/tracebloc-ci): base rootfs, debs, tools
+#   SMOKE_PROOFS  1 (default): also build broken Dockerfile variants and require the image
+#                 checks to reject them; 0 skips that (saves a few seconds)
+#   SMOKE_IMAGE   tag to build (default localhost/tracebloc-ingestor:smoke)
+# Needs root (apt, buildah, podman). The host's MariaDB on 127.0.0.1:3306 (root, no
+# password) is used for the ingest case, in a throw-away database that is dropped after.
+set -euo pipefail
+# shellcheck source=checks/container/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+TB_STEP=smoke
+t0=$SECONDS
+
+IMAGE=${SMOKE_IMAGE:-localhost/tracebloc-ingestor:smoke}
+BASE_IMAGE=localhost/tracebloc-ci/python:3.11-bookworm
+BASE_RECIPE="bookworm minbase python3 python3-pip python3-venv python-is-python3 ca-certificates; v1"
+RUN_UID=123456               # arbitrary, not the image's 10001: what OpenShift would pick
+SAMPLE_DIR="$TB_REPO/tracebloc-ingestor-tabular/templates/tabular_classification"
+WORK=$(mktemp -d /tmp/tb-smoke.XXXXXX)
+DB_NAME=""
+DB_USER=""
+passed=()
+
+cleanup() {
+    local rc=$?
+    if [ -n "$DB_NAME" ]; then
+        mariadb -h 127.0.0.1 -u root -e "DROP DATABASE IF EXISTS \`$DB_NAME\`; DROP USER IF EXISTS '$DB_USER'@'127.0.0.1';" \
+            || echo "[smoke] warning: could not drop $DB_NAME" >&2
+    fi
+    podman rm -f -i tb-smoke-sigterm >/dev/null 2>&1 || true
+    rm -rf "$WORK"
+    exit "$rc"
+}
+trap cleanup EXIT
+
+step() { tb_log "$* (+$((SECONDS - t0))s)"; }
+ok() { passed+=("$1"); tb_log "ok: $1"; }
+
+# ---------------------------------------------------------------- tools
+tb_need_apt buildah:buildah podman:podman runc:runc debootstrap:debootstrap mariadb:mariadb-client
+step "tools ready"
+
+# ---------------------------------------------------------------- base image
+# No registry is reachable here, so python:3.11-slim is replaced by a Debian 12 rootfs with
+# Debian's Python 3.11, passed to the Dockerfile through its PYTHON_IMAGE build argument.
+ensure_base_image() {
+    local dir="$TB_CI_CACHE/base" root
+    if podman image exists "$BASE_IMAGE" \
+        && [ "$(podman image inspect --format '{{index .Config.Labels "tb.recipe"}}' "$BASE_IMAGE")" = "$BASE_RECIPE" ]; then
+        return 0
+    fi
+    mkdir -p "$dir/debs"
+    if [ ! -s "$dir/rootfs.tar" ] || [ "$(cat "$dir/recipe" 2>/dev/null)" != "$BASE_RECIPE" ]; then
+        step "debootstrap of the base rootfs (cold cache)"
+        root=$(mktemp -d /var/tmp/tb-rootfs.XXXXXX)
+        debootstrap --variant=minbase --cache-dir="$dir/debs" \
+            --include=python3,python3-pip,python3-venv,python-is-python3,ca-certificates \
+            bookworm "$root" http://deb.debian.org/debian >"$dir/debootstrap.log" 2>&1 \
+            || { tail -20 "$dir/debootstrap.log" >&2; rm -rf "$root"; tb_fail "debootstrap"; }
+        # pip may install system-wide like in the official image; trust this network's TLS proxy
+        rm -f "$root"/usr/lib/python3*/EXTERNALLY-MANAGED
+        cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt"
+        rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
+        tar -C "$root" -cf "$dir/rootfs.tar.new" . && mv "$dir/rootfs.tar.new" "$dir/rootfs.tar"
+        echo "$BASE_RECIPE" > "$dir/recipe"
+        rm -rf "$root"
+    fi
+    step "importing the base image"
+    podman import -q --change 'ENV LANG=C.UTF-8' --change 'CMD ["python3"]' \
+        --change "LABEL tb.recipe=\"$BASE_RECIPE\"" "$dir/rootfs.tar" "$BASE_IMAGE" >/dev/null \
+        || tb_fail "podman import of the base image"
+}
+ensure_base_image
+step "base image ready"
+
+# ---------------------------------------------------------------- build
+build() { # build DOCKERFILE TAG LOG
+    buildah bud --isolation chroot --pull-never --layers -q \
+        --build-arg PYTHON_IMAGE="$BASE_IMAGE" -f "$1" -t "$2" "$TB_REPO" >"$3" 2>&1
+}
+build "$TB_REPO/docker/Dockerfile" "$IMAGE" "$WORK/build.log" \
+    || { tail -40 "$WORK/build.log" >&2; tb_fail "buildah bud docker/Dockerfile"; }
+ok "image builds"
+step "built $IMAGE"
+
+# ---------------------------------------------------------------- image checks
+# image_checks IMAGE: prints each problem; returns 1 if there is any.
+podman_run=(podman --runtime runc run --rm --network host
+    --ulimit "nofile=$(ulimit -Hn):$(ulimit -Hn)" --ulimit nproc=4096:4096
+    --user "$RUN_UID:0" --cap-drop ALL --security-opt no-new-privileges
+    --read-only --tmpfs /tmp:rw,size=256m)
+image_checks() {
+    local img=$1 bad=0 user entry
+    user=$(podman image inspect --format '{{.Config.User}}' "$img")
+    if [[ ! "$user" =~ ^[1-9][0-9]*(:0)?$ ]]; then
+        echo "image USER is '$user', not a numeric non-root UID (with group 0)"; bad=1
+    fi
+    entry=$(podman image inspect --format '{{json .Config.Entrypoint}}' "$img")
+    if [ "$entry" != '["/app/entrypoint"]' ]; then
+        echo "ENTRYPOINT is $entry, not the exec form [\"/app/entrypoint\"]"; bad=1
+    fi
+    # an arbitrary UID in group 0 must be able to write to /app, like OpenShift's restricted-v2
+    if ! "${podman_run[@]}" --read-only=false --entrypoint /bin/sh "$img" \
+        -c 'touch /app/.write-test && test -w /app/entrypoint' >/dev/null 2>&1; then
+        echo "UID $RUN_UID with GID 0 cannot write to /app (missing chgrp 0 / chmod g=u?)"; bad=1
+    fi
+    if "${podman_run[@]}" --entrypoint /bin/sh "$img" \
+        -c 'command -v gcc || command -v cc || command -v make' 2>/dev/null; then
+        echo "a compiler or make is present in the runtime image"; bad=1
+    fi
+    return "$bad"
+}
+problems=$(image_checks "$IMAGE") || tb_fail "image checks: $problems"
+ok "image checks (numeric USER, exec ENTRYPOINT, /app writable for $RUN_UID:0, no compiler)"
+
+# ---------------------------------------------------------------- entrypoint exit codes
+expect_exit() { # expect_exit NAME CODE [podman run options...] -- [args...]
+    local name=$1 want=$2 rc=0; shift 2
+    local opts=() args=()
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do opts+=("$1"); shift; done
+    [ $# -gt 0 ] && shift
+    args=("$@")
+    "${podman_run[@]}" "${opts[@]}" "$IMAGE" "${args[@]}" >"$WORK/$name.out" 2>&1 || rc=$?
+    if [ "$rc" -ne "$want" ]; then
+        tail -30 "$WORK/$name.out" >&2
+        tb_fail "$name: exit $rc, expected $want"
+    fi
+    ok "$name -> exit $want"
+}
+expect_exit help 0 -- --help
+grep -q -- '--plugin' "$WORK/help.out" || tb_fail "--help does not mention --plugin"
+expect_exit no-mysql-host 64 -- --plugin tabular_classification
+expect_exit mysql-unreachable 65 -e MYSQL_HOST=127.0.0.1 -e MYSQL_PORT=1 -e MYSQL_WAIT_SECONDS=2 \
+    -- --plugin tabular_classification
+expect_exit bad-port 2 -e MYSQL_HOST=127.0.0.1 -e MYSQL_PORT=x -- --plugin tabular_classification
+expect_exit prefixed-wins 65 -e MYSQL_HOST=127.0.0.1 -e MYSQL_PORT=3306 -e TRACEBLOC_MYSQL_PORT=1 \
+    -e MYSQL_WAIT_SECONDS=1 -- --plugin tabular_classification
+
+# SIGTERM while waiting must end the container at once with 143, not after the grace period
+podman rm -f -i tb-smoke-sigterm >/dev/null 2>&1 || true
+"${podman_run[@]:0:4}" "${podman_run[@]:5}" -d --name tb-smoke-sigterm -e MYSQL_HOST=127.0.0.1 -e MYSQL_PORT=1 \
+    -e MYSQL_WAIT_SECONDS=120 "$IMAGE" --plugin tabular_classification >/dev/null
+sleep 2
+ts=$SECONDS
+podman kill --signal TERM tb-smoke-sigterm >/dev/null
+rc=$(podman wait tb-smoke-sigterm)
+podman rm -f -i tb-smoke-sigterm >/dev/null 2>&1 || true
+[ "$rc" = 143 ] || tb_fail "SIGTERM while waiting: exit $rc, expected 143"
+[ $((SECONDS - ts)) -le 10 ] || tb_fail "SIGTERM while waiting took $((SECONDS - ts))s"
+ok "SIGTERM while waiting -> exit 143"
+step "entrypoint cases done"
+
+# ---------------------------------------------------------------- ingest the bundled sample
+if [ -f "$SAMPLE_DIR/ingest.yaml" ]; then
+    suffix=$(od -An -N4 -tx4 /dev/urandom | tr -d ' \n')
+    DB_NAME="tbsmoke_$suffix"
+    DB_USER="tbsmoke_$suffix"
+    db_password=$(od -An -N12 -tx4 /dev/urandom | tr -d ' \n')
+    mariadb -h 127.0.0.1 -u root -e "CREATE DATABASE \`$DB_NAME\` CHARACTER SET utf8mb4;
+        CREATE USER '$DB_USER'@'127.0.0.1' IDENTIFIED BY '$db_password';
+        GRANT ALL PRIVILEGES ON \`$DB_NAME\`.* TO '$DB_USER'@'127.0.0.1';" \
+        || tb_fail "cannot create the throw-away database on 127.0.0.1:3306"
+    shared="$WORK/shared"
+    mkdir -p "$shared" && chgrp 0 "$shared" && chmod 0770 "$shared"   # like a group-0 PVC
+    label_file=$(sed -n 's/^ *csv: *//p' "$SAMPLE_DIR/ingest.yaml" | head -1 | tr -d "\"'")
+    table=tbsmoke_tabular
+    env_file="$WORK/ingest.env"     # credentials via a file, not the command line
+    cat >"$env_file" <<EOF
+MYSQL_HOST=127.0.0.1
+MYSQL_PORT=3306
+MYSQL_WAIT_SECONDS=10
+DB_USER=$DB_USER
+DB_PASSWORD=$db_password
+DB_NAME=$DB_NAME
+SRC_PATH=/data/source
+LABEL_FILE=${label_file:-}
+INGEST_CONFIG=/data/source/ingest.yaml
+TABLE_NAME=$table
+TITLE=smoke test
+LOG_LEVEL=INFO
+STORAGE_PATH=/data/shared
+TRACEBLOC_API_URL=http://127.0.0.1:9/
+EOF
+    [ -n "$label_file" ] || sed -i '/^LABEL_FILE=/d' "$env_file"
+    expect_exit ingest-sample 0 --env-file "$env_file" \
+        -v "$SAMPLE_DIR:/data/source:ro" -v "$shared:/data/shared" \
+        -- --plugin tabular_classification
+    log="$WORK/ingest-sample.out"
+    grep -q '📊 INGESTION SUMMARY 📊' "$log" || tb_fail "no INGESTION SUMMARY line in the log"
+    if grep -qF "$db_password" "$log"; then tb_fail "the database password appears in the log"; fi
+    rows=$(mariadb -h 127.0.0.1 -u root -N -e "SELECT COUNT(*) FROM \`$DB_NAME\`.\`$table\`") \
+        || tb_fail "table $table was not created"
+    [ "$rows" -gt 0 ] || tb_fail "table $table is empty"
+    ok "ingested the tabular sample: $rows rows in $DB_NAME.$table"
+else
+    tb_log "SKIPPED ingest case: no $SAMPLE_DIR/ingest.yaml yet"
+fi
+
+# ---------------------------------------------------------------- broken images must fail
+if [ "${SMOKE_PROOFS:-1}" = 1 ]; then
+    prove_rejected() { # prove_rejected NAME SED-EXPRESSION
+        local f="$WORK/Dockerfile.$1"
+        sed -e "$2" "$TB_REPO/docker/Dockerfile" >"$f"
+        cmp -s "$f" "$TB_REPO/docker/Dockerfile" && tb_fail "proof $1: the edit changed nothing"
+        build "$f" "localhost/tracebloc-ingestor:broken-$1" "$WORK/build-$1.log" \
+            || { tail -20 "$WORK/build-$1.log" >&2; tb_fail "proof $1: broken variant did not build"; }
+        if image_checks "localhost/tracebloc-ingestor:broken-$1" >"$WORK/proof-$1.txt"; then
+            tb_fail "proof $1: image checks accepted a broken image"
+        fi
+        podman rmi -f "localhost/tracebloc-ingestor:broken-$1" >/dev/null 2>&1 || true
+        ok "image checks reject: $1 ($(head -1 "$WORK/proof-$1.txt"))"
+    }
+    prove_rejected no-group-write 's/chgrp -R 0 \/app/true/; s/chmod -R g=u \/app/true/'
+    prove_rejected user-root 's/^USER 10001:0$/USER root/'
+    prove_rejected shell-entrypoint 's|^ENTRYPOINT .*|ENTRYPOINT /app/entrypoint|'
+    step "proofs done"
+fi
+
+tb_log "passed ${#passed[@]} smoke cases in $((SECONDS - t0))s:"
+printf '  - %s\n' "${passed[@]}" >&2

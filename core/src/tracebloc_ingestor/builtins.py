@@ -1,0 +1,143 @@
+"""The host's own hook implementations, registered for every run.
+
+They open and close the transform chain (record identity first; intent, run id and
+clean-up last), write rows to the database after every other loader, and count labels.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from . import identity
+from .context import RunContext
+from .issues import Issue
+from .labels import label_tally
+from .markers import hookimpl
+from .reading import ROW_COLUMN
+
+HOST_PREFIX = "_tb_"
+DATA_ID = "data_id"
+
+
+def source_columns(batch: pa.RecordBatch) -> list[str]:
+    return sorted(n for n in batch.schema.names if not n.startswith(HOST_PREFIX))
+
+
+class RecordIdentity:
+    """Gives every record its ``data_id`` (see :mod:`tracebloc_ingestor.identity`)."""
+
+    def __init__(self, salt: bytes) -> None:
+        self.salt = salt
+        self.tracker = identity.RepeatTracker()
+        self._missing_column_reported = False
+
+    def _digests(self, ctx: RunContext, batch: pa.RecordBatch) -> list[bytes]:
+        settings = ctx.settings
+        if settings.data_id_strategy == "column":
+            cols = [settings.data_id_column]
+            rows = identity.canonical_rows(batch, cols)
+            rows = [r.strip() for r in rows]
+            return identity.content_digests(self.salt, cols, rows)
+        cols = source_columns(batch)
+        return identity.content_digests(self.salt, cols, identity.canonical_rows(batch, cols))
+
+    @hookimpl
+    def tb_validate(self, ctx: RunContext, batch: pa.RecordBatch):
+        settings = ctx.settings
+        if settings.data_id_strategy == "uuid":
+            return None
+        issues = []
+        if settings.data_id_strategy == "column":
+            name = settings.data_id_column
+            if name not in batch.schema.names:
+                if not self._missing_column_reported:
+                    self._missing_column_reported = True
+                    issues.append(Issue("data_id_column", "the data_id column is not in the source", column=name))
+                return issues
+            import pyarrow.compute as pc
+
+            values = batch.column(name)
+            if pa.types.is_string(values.type):
+                blank = pc.or_kleene(pc.is_null(values), pc.equal(pc.utf8_trim_whitespace(values), ""))
+            else:
+                blank = pc.is_null(values)
+            rows = batch.column(ROW_COLUMN)
+            for row in pc.filter(rows, pc.fill_null(blank, True)).to_pylist():
+                issues.append(Issue("required", "a data_id value is required", row=row, column=name))
+        self.tracker.observe(self._digests(ctx, batch))
+        return issues
+
+    @hookimpl
+    def tb_validate_end(self, ctx: RunContext):
+        if ctx.settings.data_id_strategy == "uuid":
+            return None
+        self.tracker.close()
+        ctx.scratch["tracebloc.repeats"] = self.tracker.repeats
+        if ctx.settings.data_id_strategy == "column" and self.tracker.repeats:
+            return [
+                Issue(
+                    "unique",
+                    f"{self.tracker.repeats:,} records repeat a data_id value of an earlier record",
+                    column=ctx.settings.data_id_column,
+                )
+            ]
+        return None
+
+    @hookimpl(tryfirst=True)
+    def tb_transform(self, ctx: RunContext, batch: pa.RecordBatch):
+        strategy = ctx.settings.data_id_strategy
+        if strategy == "uuid":
+            ids = identity.random_ids(batch.num_rows)
+        elif strategy == "column":
+            import pyarrow.compute as pc
+
+            values = batch.column(ctx.settings.data_id_column)
+            if not pa.types.is_string(values.type):
+                values = pc.cast(values, pa.string())
+            ids = pc.utf8_trim_whitespace(values)
+            return _set_column(batch, DATA_ID, ids)
+        else:
+            digests = self._digests(ctx, batch)
+            ids = identity.ids_from_digests(digests, self.tracker.occurrences(digests))
+        return _set_column(batch, DATA_ID, pa.array(ids, pa.string()))
+
+
+class RunStamp:
+    """Closes the transform chain: intent and run id on every row, host columns dropped."""
+
+    @hookimpl(trylast=True)
+    def tb_transform(self, ctx: RunContext, batch: pa.RecordBatch):
+        n = batch.num_rows
+        batch = _set_column(batch, "data_intent", pa.array([ctx.settings.intent] * n, pa.string()))
+        batch = _set_column(batch, "ingestor_id", pa.array([ctx.run_id] * n, pa.string()))
+        keep = [i for i, name in enumerate(batch.schema.names) if not name.startswith(HOST_PREFIX)]
+        return batch.select(keep)
+
+
+class LabelCounter:
+    """Label counts for the registration; regression targets leave only as bucket ids."""
+
+    @hookimpl
+    def tb_describe(self, ctx: RunContext, batch: pa.RecordBatch):
+        if ctx.category.label_kind == "none" or "label" not in batch.schema.names:
+            return None
+        policy = ctx.settings.label_policy or ctx.category.default_label_policy
+        return {"labels": label_tally(batch.column("label"), policy)}
+
+
+class DatabaseWriter:
+    """Writes each batch's rows last, after every file a row refers to is in place."""
+
+    def __init__(self, database) -> None:
+        self.database = database
+
+    @hookimpl(trylast=True)
+    def tb_load(self, ctx: RunContext, batch: pa.RecordBatch):
+        self.database.write(ctx.table, batch)
+
+
+def _set_column(batch: pa.RecordBatch, name: str, values: pa.Array) -> pa.RecordBatch:
+    names = batch.schema.names
+    if name in names:
+        return batch.set_column(names.index(name), name, values)
+    return batch.append_column(name, values)

@@ -1,0 +1,267 @@
+"""The declarative ``ingest.yaml``: reading it safely and checking it against its JSON schema.
+
+Reading never fails with an exception: every problem (unreadable file, YAML syntax, schema
+violation) comes back as a :class:`Problem` naming the file and the JSON path of the key, so
+that a rejected config lists everything that is wrong in one go.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import attrs
+import jsonschema
+import yaml
+
+API_VERSION = "tracebloc.io/v1"
+KIND = "IngestConfig"
+# An ingest.yaml is a few lines; anything bigger is the wrong file (and not worth parsing).
+MAX_CONFIG_BYTES = 1024 * 1024
+
+
+@attrs.frozen
+class Problem:
+    """One thing wrong with the run configuration, and where it was found."""
+
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
+
+
+class ConfigError(Exception):
+    """The configuration was refused; ``problems`` holds every problem found."""
+
+    def __init__(self, problems: Iterable[Problem]):
+        self.problems = tuple(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+_PATH = {"type": "string", "minLength": 1, "x-message": "must be a non-empty path"}
+_NAME = {"type": "string", "minLength": 1, "x-message": "must be a non-empty column name"}
+_ONE_CHAR = {"type": "string", "minLength": 1, "maxLength": 1, "x-message": 'must be exactly one character (write a tab as "\\t" in double quotes)'}
+
+CONFIG_SCHEMA: dict = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "tracebloc ingest.yaml",
+    "type": "object",
+    "x-message": "must be a mapping of keys to values",
+    "required": ["apiVersion", "kind", "category", "table", "intent"],
+    "additionalProperties": False,
+    "not": {"type": "object", "required": ["csv", "json"]},
+    "properties": {
+        "apiVersion": {"const": API_VERSION},
+        "kind": {"const": KIND},
+        "category": {
+            "type": "string",
+            "pattern": "^[a-z][a-z0-9_]*$",
+            "x-message": "must be a category name: lower-case letters, digits and underscores, starting with a letter",
+        },
+        "table": {"type": "string", "minLength": 1, "x-message": "must be a table name"},
+        "intent": {"enum": ["train", "test"]},
+        "csv": _PATH,
+        "json": _PATH,
+        "images": _PATH,
+        "annotations": _PATH,
+        "masks": _PATH,
+        "texts": _PATH,
+        "sequences": _PATH,
+        "label": {
+            # string -> the column; mapping -> {column, policy}. Written without oneOf so that
+            # a mistake inside the mapping is reported at its own path.
+            "type": ["string", "object"],
+            "x-message": "must be a column name or a mapping {column, policy}",
+            "minLength": 1,
+            "required": ["column"],
+            "additionalProperties": False,
+            "properties": {"column": _NAME, "policy": {"enum": ["passthrough", "bucket"]}},
+        },
+        "schema": {
+            "type": "object",
+            "x-message": "must be a mapping of column name to SQL type, e.g. {age: INT}",
+            "minProperties": 1,
+            "propertyNames": {"type": "string", "x-message": "column names must be text"},
+            "additionalProperties": {"type": "string", "x-message": "must be a SQL type such as INT or VARCHAR(64)"},
+        },
+        "time_column": _NAME,
+        "target_size": {
+            "type": "array",
+            "x-message": "must be [width, height] with two positive whole numbers",
+            "minItems": 2,
+            "maxItems": 2,
+            "items": {"type": "integer", "minimum": 1, "x-message": "must be a positive whole number"},
+        },
+        "number_of_keypoints": {"type": "integer", "minimum": 1, "x-message": "must be a whole number of at least 1"},
+        "data_id": {
+            "type": "object",
+            "x-message": "must be a mapping {strategy, column}",
+            "additionalProperties": False,
+            "properties": {"strategy": {"enum": ["uuid", "column", "content_hash"]}, "column": _NAME},
+        },
+        "spec": {
+            "type": "object",
+            "x-message": "must be a mapping with csv_options and/or file_options",
+            "additionalProperties": False,
+            "properties": {
+                "csv_options": {
+                    "type": "object",
+                    "x-message": "must be a mapping of CSV options",
+                    "additionalProperties": False,
+                    "properties": {
+                        "delimiter": _ONE_CHAR,
+                        "quote_char": _ONE_CHAR,
+                        "escape_char": {**_ONE_CHAR, "type": ["string", "null"]},
+                        "encoding": {"type": "string", "minLength": 1, "x-message": "must be an encoding name such as utf-8"},
+                        "null_values": {
+                            "type": "array",
+                            "x-message": "must be a list of strings",
+                            "items": {"type": "string", "x-message": "must be a string (quote values such as 'NA' or '')"},
+                        },
+                        "header": {"type": "boolean", "default": True},
+                        "skip_rows": {"type": "integer", "minimum": 0, "x-message": "must be a whole number of at least 0"},
+                    },
+                },
+                "file_options": {"type": "object", "x-message": "must be a mapping"},
+            },
+        },
+    },
+}
+
+_VALIDATOR = jsonschema.Draft202012Validator(CONFIG_SCHEMA)
+_TYPE_WORDS = {
+    "string": "a string", "integer": "a whole number", "number": "a number", "object": "a mapping",
+    "array": "a list", "boolean": "true or false", "null": "null",
+}
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys: YAML would silently keep the last one."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                duplicate = key in seen
+                seen.add(key)
+            except TypeError:  # unhashable key; the base class reports it
+                continue
+            if duplicate:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {_short(key)}", key_node.start_mark
+                )
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_config(path: Path) -> tuple[dict, list[Problem]]:
+    """Parse and validate ``path``; return the document (``{}`` if unusable) and every problem."""
+    path = Path(path)
+    name = path.name
+    try:
+        size = path.stat().st_size
+        if not path.is_file():
+            return {}, [Problem(name, f"{path} is not a file")]
+        if size > MAX_CONFIG_BYTES:
+            return {}, [Problem(name, f"is {size:,} bytes; an ingest config is at most {MAX_CONFIG_BYTES:,}")]
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        return {}, [Problem(name, f"config file {path} does not exist")]
+    except UnicodeDecodeError:
+        return {}, [Problem(name, "is not UTF-8 text")]
+    except OSError as exc:
+        return {}, [Problem(name, f"cannot be read ({exc.strerror or type(exc).__name__})")]
+    try:
+        doc = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass: no arbitrary objects
+    except yaml.YAMLError as exc:
+        return {}, [Problem(name, _yaml_error(exc))]
+    if doc is None:
+        return {}, [Problem(name, f"is empty; it needs at least apiVersion: {API_VERSION}, kind: {KIND}, category, table and intent")]
+    if not isinstance(doc, dict):
+        return {}, [Problem(name, "must be a mapping of keys to values at the top level")]
+    return doc, validate_config(doc, name)
+
+
+def validate_config(doc: Any, file_name: str = "ingest.yaml") -> list[Problem]:
+    """Every schema violation of ``doc``, sorted by path, each named ``<file>: <json path>``."""
+    found: dict[tuple[str, str], None] = {}
+    for error in _VALIDATOR.iter_errors(doc):
+        for where, message in _explain(error):
+            label = f"{file_name}: {where}" if where else file_name
+            found[(label, message)] = None
+    return [Problem(w, m) for w, m in sorted(found)]
+
+
+def usable_part(doc: dict) -> dict:
+    """``doc`` without the top-level keys that hold a schema violation (safe to read by type)."""
+    bad: set[str] = set()
+    for error in _VALIDATOR.iter_errors(doc):
+        path = list(error.absolute_path)
+        if path:
+            bad.add(str(path[0]))
+        elif error.validator == "not":
+            bad.update(("csv", "json"))
+    return {k: v for k, v in doc.items() if k not in bad}
+
+
+def _explain(error: jsonschema.ValidationError) -> list[tuple[str, str]]:
+    """Turn one jsonschema error into (json path, message) pairs that echo no long values."""
+    path = _json_path(error.absolute_path)
+    kind = error.validator
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    custom = schema.get("x-message")
+    instance = error.instance
+    if kind == "required":
+        missing = [k for k in error.validator_value if isinstance(instance, dict) and k not in instance]
+        hint = {"apiVersion": f" (use {API_VERSION})", "kind": f" (use {KIND})"}
+        return [(_join(path, k), "is required" + hint.get(k, "")) for k in missing]
+    if kind == "additionalProperties" and isinstance(instance, dict):
+        allowed = sorted(schema.get("properties", {}))
+        extra = [k for k in instance if k not in schema.get("properties", {})]
+        return [(_join(path, str(k)), f"unknown key; allowed here: {', '.join(allowed)}") for k in extra]
+    if kind == "not" and not path:
+        return [("csv, json", "give either csv or json, not both")]
+    if kind == "propertyNames":
+        return [(path, custom or "has an unusable key")]
+    if kind == "enum":
+        return [(path, f"{_given(instance)}must be one of: {', '.join(map(str, error.validator_value))}")]
+    if kind == "const":
+        return [(path, f"{_given(instance)}must be {error.validator_value}")]
+    if kind == "type":
+        words = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+        return [(path, custom or "must be " + " or ".join(_TYPE_WORDS.get(w, w) for w in words))]
+    if kind in ("minimum", "exclusiveMinimum", "maximum"):
+        return [(path, custom or f"must be {'at least' if kind == 'minimum' else 'above'} {error.validator_value}")]
+    if custom:
+        return [(path, custom)]
+    return [(path, error.message if len(error.message) <= 120 else f"violates the rule {kind!r}")]
+
+
+def _json_path(parts: Iterable[Any]) -> str:
+    out = ""
+    for part in parts:
+        out = f"{out}[{part}]" if isinstance(part, int) else _join(out, str(part))
+    return out
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _given(value: Any) -> str:
+    return f"{_short(value)} is not accepted; " if isinstance(value, (str, int, float, bool)) else ""
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else "the given value"
+
+
+def _yaml_error(exc: yaml.YAMLError) -> str:
+    # Only the reason and position: the parser's context lines would quote the file.
+    mark = getattr(exc, "problem_mark", None)
+    reason = getattr(exc, "problem", None) or "is not valid YAML"
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return f"is not valid YAML{where}: {reason}"

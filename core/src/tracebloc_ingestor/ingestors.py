@@ -1,0 +1,436 @@
+"""``BaseIngestor`` and its table readers: the plugin objects behind every template.
+
+An ingestor is a pluggy plugin: its ``tb_*`` methods are hook implementations that act
+only when the run's category is the ingestor's own. Subclasses change behaviour by
+overriding plain methods (``discover``, ``transform``, ``transform_frame`` ...) and by
+listing ``validators``; ``ingest()`` runs the same pipeline as ``tb-ingest``.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Iterator, Mapping, Sequence
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .categories import CategorySpec
+from .issues import WARNING, Issue
+from .markers import hookimpl
+from .reading import ROW_COLUMN, SourceError, read_table_batches
+from .schema import Column, TableSchema, check_column_name, parse_sql_type
+from .stats import Numeric, Total
+from .validation.base import Validator
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .context import RunContext
+    from .pipeline import RunReport
+
+LABEL = "label"
+MAX_LABEL_LENGTH = 255
+MAX_TRACKED_LABELS = 10_000
+# Columns a category may carry through to the table besides label and the features.
+PASS_THROUGH = ("data_id", "filename", "extension", "annotation")
+
+
+class _RunState:
+    """What one ingestor keeps for one run."""
+
+    def __init__(self, validators: list[Validator]) -> None:
+        self.validators = validators
+        self.started = False
+        self.header_checked = False
+        self.inference: dict[str, Any] = {}
+        self.labels: dict[str, int] = {}
+        self.label_overflow = False
+        self.skipped = 0
+
+
+class BaseIngestor:
+    """A category: reads a table, validates it, casts it and describes it.
+
+    Class attributes describe the category; ``validators`` are checked on every run
+    (each run works on its own copies).
+    """
+
+    category: ClassVar[str] = "tabular_classification"
+    data_format: ClassVar[str] = "tabular"
+    label_kind: ClassVar[str] = "classification"
+    file_bearing: ClassVar[bool] = False
+    summary: ClassVar[str] = "A table of features and a label."
+    source_format: ClassVar[str | None] = None
+    validators: ClassVar[Sequence[Validator]] = ()
+
+    def __init__(self, category: str | None = None) -> None:
+        if category is not None:
+            self.category = category  # type: ignore[misc]
+
+    # -- identity ------------------------------------------------------------------
+
+    def spec(self) -> CategorySpec:
+        return CategorySpec(
+            name=self.category,
+            data_format=self.data_format,
+            label_kind=self.label_kind,
+            file_bearing=self.file_bearing,
+            summary=self.summary,
+        )
+
+    def _mine(self, ctx: "RunContext") -> bool:
+        return ctx.category.name == self.category
+
+    def _state(self, ctx: "RunContext") -> _RunState:
+        return ctx.state(f"ingestor:{self.category}", lambda: _RunState([copy.deepcopy(v) for v in self.validators]))
+
+    # -- running -------------------------------------------------------------------
+
+    def ingest(self, *, environ: Mapping[str, str] | None = None, exit: bool = True, **flags: Any) -> "RunReport":
+        """Run this ingestor as a whole job, configured like ``tb-ingest``.
+
+        ``flags`` take the place of command-line options (``table="x"``,
+        ``label_file="data.csv"``...); the environment and ``INGEST_CONFIG`` fill in the rest.
+        With ``exit=True`` (a script's ``__main__``) the process ends with the run's exit code.
+        """
+        from .runner import run_ingestion
+
+        flags.setdefault("category", self.category)
+        report = run_ingestion(flags, os.environ if environ is None else environ, plugins=[self])
+        if exit:
+            sys.exit(report.exit_code)
+        return report
+
+    # -- hooks ---------------------------------------------------------------------
+
+    @hookimpl
+    def tb_categories(self):
+        return [self.spec()]
+
+    @hookimpl
+    def tb_discover(self, ctx: "RunContext"):
+        if not self._mine(ctx):
+            return None
+        return self.discover(ctx)
+
+    @hookimpl
+    def tb_validate(self, ctx: "RunContext", batch: pa.RecordBatch):
+        if not self._mine(ctx):
+            return None
+        state = self._state(ctx)
+        issues: list[Issue] = list(self._start(ctx, state))
+        issues.extend(self.validate_batch(ctx, batch))
+        for validator in state.validators:
+            issues.extend(validator.check_batch(ctx, batch) or ())
+        return issues
+
+    @hookimpl
+    def tb_validate_end(self, ctx: "RunContext"):
+        if not self._mine(ctx):
+            return None
+        state = self._state(ctx)
+        issues: list[Issue] = list(self._start(ctx, state))
+        issues.extend(self.validate_end(ctx))
+        for validator in state.validators:
+            issues.extend(validator.finish(ctx) or ())
+        return issues
+
+    @hookimpl
+    def tb_table_schema(self, ctx: "RunContext"):
+        if not self._mine(ctx):
+            return None
+        return self.table_schema(ctx)
+
+    @hookimpl
+    def tb_transform(self, ctx: "RunContext", batch: pa.RecordBatch):
+        if not self._mine(ctx):
+            return None
+        batch = self.transform_batch(ctx, batch)
+        cls = type(self)
+        if cls.transform is not BaseIngestor.transform:
+            batch = self._per_record(ctx, batch)
+        if cls.transform_frame is not BaseIngestor.transform_frame:
+            frame = self.transform_frame(batch.to_pandas())
+            batch = pa.RecordBatch.from_pandas(frame, schema=batch.schema, preserve_index=False)
+        return batch
+
+    @hookimpl
+    def tb_describe(self, ctx: "RunContext", batch: pa.RecordBatch):
+        if not self._mine(ctx):
+            return None
+        return self.describe(ctx, batch)
+
+    def _start(self, ctx: "RunContext", state: _RunState) -> Iterable[Issue]:
+        """Source-level checks of every validator, once per run."""
+        if state.started:
+            return ()
+        state.started = True
+        issues: list[Issue] = []
+        for validator in state.validators:
+            issues.extend(validator.check_source(ctx) or ())
+        return issues
+
+    # -- overridable steps -----------------------------------------------------------
+
+    def discover(self, ctx: "RunContext") -> Iterator[pa.RecordBatch]:
+        """Yield the source table in batches (``LABEL_FILE``: CSV, JSON or Parquet)."""
+        path = ctx.settings.label_file
+        if path is None:
+            ctx.report(Issue("source", "no source table: set LABEL_FILE, --label-file, or csv/json in ingest.yaml"))
+            return iter(())
+        if not path.is_file():
+            ctx.report(Issue("missing_file", "the source table does not exist or is not a file", file=ctx.relative(path)))
+            return iter(())
+        return self._read(ctx, path)
+
+    def _read(self, ctx: "RunContext", path: Path) -> Iterator[pa.RecordBatch]:
+        rel = ctx.relative(path)
+        validating = ctx.issue_sink is not None
+
+        def problem(err: SourceError) -> None:
+            ctx.report(Issue(err.rule, str(err), row=err.row, column=err.column, file=rel))
+
+        reader = read_table_batches(
+            path,
+            fmt=self.source_format or ctx.settings.source_format,
+            batch_size=ctx.settings.batch_size,
+            options=ctx.settings.csv_options,
+            on_problem=problem if validating else None,
+        )
+        try:
+            yield from reader
+        except SourceError as err:
+            if not validating:
+                raise
+            problem(err)
+
+    def label_column(self, ctx: "RunContext") -> str:
+        return ctx.settings.label_column or LABEL
+
+    def excluded_columns(self, ctx: "RunContext") -> set[str]:
+        """Source columns that are not features (the label, a data_id column)."""
+        out = {self.label_column(ctx)}
+        if ctx.settings.data_id_strategy == "column" and ctx.settings.data_id_column:
+            out.add(ctx.settings.data_id_column)
+        return out
+
+    def declared_features(self, ctx: "RunContext") -> dict[str, str] | None:
+        schema = ctx.settings.schema
+        if schema is None:
+            return None
+        excluded = self.excluded_columns(ctx)
+        return {name: text for name, text in schema.items() if name not in excluded}
+
+    def validate_batch(self, ctx: "RunContext", batch: pa.RecordBatch) -> Iterable[Issue]:
+        """Type-check features and labels of one batch; override and call super() to add rules."""
+        from .validation.columns import TypeInference, cast_column, rule_message
+
+        state = self._state(ctx)
+        rel = ctx.relative(ctx.settings.label_file) if ctx.settings.label_file else None
+        names = [n for n in batch.schema.names if not n.startswith("_tb_")]
+        excluded = self.excluded_columns(ctx)
+        declared = self.declared_features(ctx)
+        issues: list[Issue] = []
+        if not state.header_checked:
+            state.header_checked = True
+            issues.extend(self._check_header(ctx, names, declared, rel))
+        rows = batch.column(ROW_COLUMN)
+        if declared is None:
+            for name in names:
+                if name in excluded or check_column_name(name):
+                    continue
+                state.inference.setdefault(name, TypeInference()).update(batch.column(name))
+        else:
+            for name, text in declared.items():
+                if name not in names:
+                    continue
+                sql_type = parse_sql_type(text)
+                result = cast_column(batch.column(name), sql_type)
+                issues.extend(_cast_issues(batch, name, result, sql_type, rows, rel, rule_message))
+        issues.extend(self._check_labels(ctx, batch, names, rows, rel))
+        return issues
+
+    def _check_header(self, ctx, names, declared, rel) -> Iterable[Issue]:
+        label = self.label_column(ctx)
+        if self.label_kind != "none" and label not in names:
+            yield Issue(
+                "label_column",
+                "the label column is not in the source (set LABEL_COLUMN or label in ingest.yaml)",
+                column=label,
+                file=rel,
+            )
+        excluded = self.excluded_columns(ctx)
+        if declared is not None:
+            for name in declared:
+                if name not in names:
+                    yield Issue("missing_column", "a schema column is not in the source", column=name, file=rel)
+            for name in names:
+                if name not in declared and name not in excluded:
+                    yield Issue(
+                        "ignored_column", "not in the schema; it is not stored", column=name, file=rel, severity=WARNING
+                    )
+        else:
+            for name in names:
+                if name in excluded:
+                    continue
+                why = check_column_name(name)
+                if why:
+                    yield Issue("column_name", why, column=name, file=rel)
+
+    def _check_labels(self, ctx, batch, names, rows, rel) -> Iterable[Issue]:
+        label = self.label_column(ctx)
+        if self.label_kind == "none" or label not in names:
+            return
+        values = batch.column(label)
+        if not pa.types.is_string(values.type):
+            values = pc.cast(values, pa.string())
+        missing = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(values), ""), True)
+        for row in pc.filter(rows, missing).to_pylist():
+            yield Issue("required", "a label is required", row=row, column=label, file=rel)
+        too_long = pc.fill_null(pc.greater(pc.utf8_length(values), MAX_LABEL_LENGTH), False)
+        for row in pc.filter(rows, too_long).to_pylist():
+            yield Issue("max_length", f"labels are at most {MAX_LABEL_LENGTH} characters", row=row, column=label, file=rel)
+        if self.label_kind == "regression":
+            from .validation.columns import cast_column
+
+            result = cast_column(values, parse_sql_type("DOUBLE"))
+            for idx in result.failed.to_pylist():
+                if values[idx].is_valid and values[idx].as_py().strip():
+                    yield Issue(
+                        "number",
+                        "a regression target must be a finite number",
+                        row=rows[idx].as_py(),
+                        column=label,
+                        file=rel,
+                        value=values[idx].as_py(),
+                    )
+        else:
+            state = self._state(ctx)
+            if not state.label_overflow:
+                counts = pc.value_counts(pc.drop_null(values))
+                for value, n in zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist()):
+                    state.labels[value] = state.labels.get(value, 0) + n
+                if len(state.labels) > MAX_TRACKED_LABELS:
+                    state.label_overflow = True
+
+    def validate_end(self, ctx: "RunContext") -> Iterable[Issue]:
+        """Whole-input rules; classification needs two distinct labels."""
+        state = self._state(ctx)
+        if self.label_kind == "classification" and state.header_checked and not state.label_overflow:
+            distinct = len([k for k in state.labels if k.strip()])
+            if distinct < 2:
+                yield Issue(
+                    "label_diversity",
+                    f"classification needs at least two distinct labels; the input has {distinct}",
+                    column=self.label_column(ctx),
+                )
+
+    def table_schema(self, ctx: "RunContext") -> TableSchema:
+        declared = self.declared_features(ctx)
+        if declared is not None:
+            return TableSchema.from_mapping(declared)
+        state = self._state(ctx)
+        columns = tuple(Column(name, inference.result()) for name, inference in state.inference.items())
+        ctx.scratch["tracebloc.inferred_schema"] = True
+        return TableSchema(columns)
+
+    def transform_batch(self, ctx: "RunContext", batch: pa.RecordBatch) -> pa.RecordBatch:
+        """Cast features to their SQL types and put the target into ``label``."""
+        from .validation.columns import cast_column
+
+        schema = ctx.table_schema or TableSchema()
+        names = batch.schema.names
+        arrays: list[pa.Array] = []
+        fields: list[str] = []
+        for name in PASS_THROUGH:
+            if name in names:
+                fields.append(name)
+                arrays.append(batch.column(name))
+        label = self.label_column(ctx)
+        if self.label_kind != "none" and label in names:
+            values = batch.column(label)
+            if not pa.types.is_string(values.type):
+                values = pc.cast(values, pa.string())
+            fields.append(LABEL)
+            arrays.append(values)
+        for column in schema.features:
+            if column.name in names:
+                arrays.append(cast_column(batch.column(column.name), column.type).array)
+            else:
+                arrays.append(pa.nulls(batch.num_rows, column.type.arrow_type()))
+            fields.append(column.name)
+        fields.append(ROW_COLUMN)
+        arrays.append(batch.column(ROW_COLUMN))
+        return pa.RecordBatch.from_arrays(arrays, names=fields)
+
+    def transform(self, record: dict) -> dict | None:
+        """Change one record (a dict of typed values); return None to skip it.
+
+        Only called when a subclass overrides it; per-record Python is convenient but
+        slow, so prefer ``transform_frame`` or ``transform_batch`` for large inputs.
+        """
+        return record
+
+    def transform_frame(self, frame):
+        """Change one batch as a pandas DataFrame (same columns and types). Optional."""
+        return frame
+
+    def _per_record(self, ctx: "RunContext", batch: pa.RecordBatch) -> pa.RecordBatch:
+        kept = []
+        for record in batch.to_pylist():
+            out = self.transform(record)
+            if out is None:
+                self._state(ctx).skipped += 1
+                ctx.scratch["tracebloc.skipped"] = ctx.scratch.get("tracebloc.skipped", 0) + 1
+                continue
+            kept.append(out)
+        return pa.RecordBatch.from_pylist(kept, schema=batch.schema)
+
+    def describe(self, ctx: "RunContext", batch: pa.RecordBatch) -> dict:
+        """Aggregate statistics of numeric features (never a cell value)."""
+        out: dict[str, Any] = {"records": Total(batch.num_rows)}
+        for column in (ctx.table_schema or TableSchema()).features:
+            if not column.type.is_numeric or column.name not in batch.schema.names:
+                continue
+            arr = pc.cast(batch.column(column.name), pa.float64())
+            valid = pc.drop_null(arr)
+            n = len(valid)
+            mm = pc.min_max(valid) if n else None
+            out[f"feature.{column.name}"] = Numeric(
+                count=n,
+                nulls=batch.num_rows - n,
+                minimum=mm["min"].as_py() if mm else None,
+                maximum=mm["max"].as_py() if mm else None,
+                total=pc.sum(valid).as_py() or 0.0 if n else 0.0,
+                total_sq=pc.sum(pc.multiply(valid, valid)).as_py() or 0.0 if n else 0.0,
+            )
+        return out
+
+
+def _cast_issues(batch, name, result, sql_type, rows, rel, rule_message) -> Iterator[Issue]:
+    if len(result.failed) == 0:
+        return
+    raw = batch.column(name)
+    for idx, rule in zip(result.failed.to_pylist(), result.rules.to_pylist()):
+        value = raw[idx].as_py()
+        yield Issue(
+            rule,
+            rule_message(rule, sql_type),
+            row=rows[idx].as_py(),
+            column=name,
+            file=rel,
+            value=None if value is None else str(value),
+        )
+
+
+class CSVIngestor(BaseIngestor):
+    """Reads the source table as CSV whatever its extension."""
+
+    source_format = "csv"
+
+
+class JSONIngestor(BaseIngestor):
+    """Reads the source table as JSON (an array of objects, or one object per line)."""
+
+    source_format = "json"

@@ -1,0 +1,328 @@
+"""The run: a validation pass, then a write pass, then registration.
+
+Nothing is written until the whole input has been validated without an error. The
+write pass streams batches through the transform chain into the loaders and folds
+statistics as it goes, so memory does not grow with the input.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import attrs
+import pyarrow as pa
+
+from .builtins import DatabaseWriter, LabelCounter, RecordIdentity, RunStamp
+from .categories import CategorySpec
+from .context import RunContext
+from .issues import Issue, IssueLog
+from .loader import check_hooks, register_builtin
+from .schema import TableSchema
+from .stats import merge_stats
+from .summary import EXIT_FAILED, EXIT_OK, EXIT_TERMINATED, Counters, RunReport
+
+log = logging.getLogger("tracebloc_ingestor")
+
+__all__ = ["Pipeline", "RunReport", "Terminated"]
+
+
+class Terminated(Exception):
+    """The run was asked to stop (SIGTERM) and stopped between batches."""
+
+
+class RunFailed(Exception):
+    """The run cannot finish; ``reason`` is the slug reported to the backend."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class RejectsFile:
+    """Every issue with its offending value, as JSON lines, in a local file only."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fh = None
+
+    def __call__(self, issue: Issue) -> None:
+        if self._fh is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh = open(self.path, "w", encoding="utf-8")
+        self._fh.write(json.dumps(issue.to_json(with_value=True), ensure_ascii=False) + "\n")
+
+    def close(self) -> str | None:
+        if self._fh is None:
+            return None
+        self._fh.close()
+        return str(self.path)
+
+
+def transform_chain(pm, ctx: RunContext, batch: pa.RecordBatch) -> pa.RecordBatch:
+    """Apply every ``tb_transform`` in pluggy's call order, each on the previous output."""
+    impls = [impl for impl in pm.hook.tb_transform.get_hookimpls() if not (impl.hookwrapper or impl.wrapper)]
+    args = {"ctx": ctx, "batch": batch}
+    for impl in reversed(impls):  # pluggy calls the end of this list first
+        args["batch"] = batch
+        out = impl.function(*[args[name] for name in impl.argnames])
+        if out is not None:
+            batch = out
+    return batch
+
+
+def _flatten(results: Iterable[Iterable[Issue] | None]) -> Iterator[Issue]:
+    for result in results:
+        yield from result or ()
+
+
+class Pipeline:
+    """One ingestion run over a configured plugin manager."""
+
+    def __init__(self, pm, settings, category: CategorySpec, *, database, metadata_sink, stop: threading.Event | None = None) -> None:
+        self.pm = pm
+        self.settings = settings
+        self.category = category
+        self.database = database
+        self.sink = metadata_sink
+        self.stop = stop or threading.Event()
+        self.run_id = str(uuid.uuid4())
+        self.issues = IssueLog()
+        self.started = time.monotonic()
+
+    # -- helpers ---------------------------------------------------------------------
+
+    def _check_stop(self) -> None:
+        if self.stop.is_set():
+            raise Terminated()
+
+    def _discover(self, ctx: RunContext) -> Iterator[pa.RecordBatch]:
+        batches = self.pm.hook.tb_discover(ctx=ctx)
+        if batches is None:
+            raise RunFailed(f"no plugin discovers records for category {self.category.name!r}", "no_discoverer")
+        for batch in batches:
+            self._check_stop()
+            yield batch
+
+    def _report(self, exit_code: int, status: str, message: str, counters: Counters, **extra: Any) -> RunReport:
+        return RunReport(
+            run_id=self.run_id,
+            exit_code=exit_code,
+            status=status,
+            message=message,
+            table=self.settings.table,
+            category=self.category.name,
+            counters=counters,
+            issues=tuple(self.issues.kept),
+            issue_count=self.issues.total,
+            error_count=self.issues.errors,
+            warning_count=self.issues.warnings,
+            duration_seconds=round(time.monotonic() - self.started, 3),
+            **extra,
+        )
+
+    # -- the run ---------------------------------------------------------------------
+
+    def run(self) -> RunReport:
+        settings = self.settings
+        table = settings.table
+        salt = self.database.read_salt(table) or os.urandom(32)
+        owner = self.database.registered_owner(table)
+        builtins = [
+            (RecordIdentity(salt), "core:record-identity"),
+            (RunStamp(), "core:run-stamp"),
+            (LabelCounter(), "core:label-counter"),
+            (DatabaseWriter(self.database), "core:database-writer"),
+        ]
+        for plugin, name in builtins:
+            register_builtin(self.pm, plugin, name)
+        rejects = RejectsFile(settings.rejects_path or settings.output_dir / f"{table}.rejects.jsonl")
+        self.issues.add_sink(rejects)
+        ctx = RunContext(
+            settings=settings,
+            run_id=self.run_id,
+            category=self.category,
+            source_root=settings.src_path,
+            issue_sink=self.issues.add,
+            log=log,
+        )
+        counters = Counters()
+        rejects_path = None
+        try:
+            check_hooks(self.pm)
+            # -- validation pass
+            total = 0
+            for batch in self._discover(ctx):
+                total += batch.num_rows
+                self.issues.extend(_flatten(self.pm.hook.tb_validate(ctx=ctx, batch=batch)))
+            self.issues.extend(_flatten(self.pm.hook.tb_validate_end(ctx=ctx)))
+            if total == 0 and not self.issues.errors:
+                self.issues.add(Issue("empty", "the source has no records"))
+            counters = attrs.evolve(counters, total=total, repeats=ctx.scratch.get("tracebloc.repeats", 0))
+            rejects_path = rejects.close()
+            if self.issues.errors:
+                return self._report(
+                    EXIT_FAILED,
+                    "invalid",
+                    f"validation found {self.issues.errors:,} errors; nothing was written",
+                    counters,
+                    rejects_path=rejects_path,
+                )
+            schema = self.pm.hook.tb_table_schema(ctx=ctx) or TableSchema()
+            ctx = attrs.evolve(ctx, table_schema=schema, issue_sink=None)
+            extra = {
+                "schema": schema.to_mapping(),
+                "schema_inferred": bool(ctx.scratch.get("tracebloc.inferred_schema")),
+                "rejects_path": rejects_path,
+            }
+            if settings.validate_only:
+                return self._report(EXIT_OK, "validated", f"{total:,} records are valid; nothing was written (--validate-only)", counters, **extra)
+            if owner:
+                counters, stats = self._verify_registered(ctx, owner, counters)
+                payload_owner = owner
+            else:
+                counters, stats = self._write(ctx, schema, counters)
+                payload_owner = self.run_id
+            counters, registration = self._register(ctx, stats, counters, payload_owner)
+            return self._report(EXIT_OK, "success", "every record landed and the dataset is registered", counters, registration=registration, **extra)
+        except Terminated:
+            self._fail("terminated")
+            return self._report(EXIT_TERMINATED, "terminated", "stopped by SIGTERM between batches", counters, rejects_path=rejects_path)
+        except RunFailed as exc:
+            self._fail(exc.reason)
+            counters = getattr(exc, "counters", counters)
+            return self._report(EXIT_FAILED, "failed", str(exc), counters, rejects_path=rejects_path)
+        except Exception as exc:
+            # A plugin's exception text may quote data, so only its type is shown.
+            log.debug("run %s failed", self.run_id, exc_info=True)
+            self._fail("internal_error")
+            return self._report(
+                EXIT_FAILED,
+                "failed",
+                f"{type(exc).__name__} during the run (set LOG_LEVEL=DEBUG for the traceback)",
+                counters,
+                rejects_path=rejects_path,
+            )
+        finally:
+            rejects.close()
+            for plugin, _ in builtins:
+                self.pm.unregister(plugin)
+
+    def _fail(self, reason: str) -> None:
+        try:
+            if self.database.run_state(self.run_id) is not None:
+                self.database.finish_run(self.run_id, "failed")
+        except Exception:  # the database may be what failed; the run already reports that
+            log.debug("could not mark run %s failed", self.run_id, exc_info=True)
+        try:
+            self.sink.report_failure(self.run_id, reason)
+        except Exception:
+            log.debug("could not report the failure", exc_info=True)
+
+    def _write(self, ctx: RunContext, schema: TableSchema, counters: Counters):
+        from .sinks.database import DatabaseError
+
+        table = ctx.table
+        processed = 0
+        stats: dict = {}
+        try:
+            self.database.prepare(table, schema, run_id=self.run_id, category=self.category.name, salt=_salt_of(self.pm))
+            for batch in self._discover(ctx):
+                out = transform_chain(self.pm, ctx, batch)
+                self.pm.hook.tb_load(ctx=ctx, batch=out)
+                for part in self.pm.hook.tb_describe(ctx=ctx, batch=out):
+                    merge_stats(stats, part)
+                processed += out.num_rows
+            new_rows = self.database.count_rows(table, run_id=self.run_id)
+            self.database.finish_run(self.run_id, "loaded", record_count=processed)
+        except DatabaseError as exc:
+            err = RunFailed(f"database: {exc}", "database_error")
+            err.counters = attrs.evolve(counters, processed=processed, db_failures=counters.total - processed)
+            raise err from None
+        skipped = ctx.scratch.get("tracebloc.skipped", 0)
+        counters = attrs.evolve(
+            counters,
+            processed=processed,
+            inserted=processed,
+            new_rows=new_rows,
+            already_present=processed - new_rows,
+            skipped=skipped,
+        )
+        return counters, stats
+
+    def _verify_registered(self, ctx: RunContext, owner: str, counters: Counters):
+        """The table holds a registered dataset: accept only an input it already holds entirely."""
+        missing = 0
+        processed = 0
+        stats: dict = {}
+        for batch in self._discover(ctx):
+            out = transform_chain(self.pm, ctx, batch)
+            ids = out.column("data_id").to_pylist()
+            missing += len(ids) - self.database.count_existing(ctx.table, ids)
+            for part in self.pm.hook.tb_describe(ctx=ctx, batch=out):
+                merge_stats(stats, part)
+            processed += out.num_rows
+        if missing:
+            raise RunFailed(
+                f"table {ctx.table!r} already holds a registered dataset (run {owner}) and {missing:,} records of this "
+                "input are not in it; nothing was written. Choose a new TABLE_NAME for a new dataset.",
+                "table_taken",
+            )
+        counters = attrs.evolve(counters, processed=processed, inserted=processed, already_present=processed)
+        return counters, stats
+
+    def _register(self, ctx: RunContext, stats: dict, counters: Counters, ingestor_id: str):
+        payload = self.build_payload(ctx, stats, counters, ingestor_id)
+        try:
+            result = self.sink.register(ctx.table, payload)
+        except Exception as exc:
+            err = RunFailed(f"registration failed: {exc}", getattr(exc, "reason_slug", "registration_failed"))
+            err.counters = counters
+            raise err from None
+        if ingestor_id == self.run_id:
+            self.database.finish_run(self.run_id, "registered", record_count=counters.processed)
+        where = self.sink.describe() if hasattr(self.sink, "describe") else "backend"
+        note = " (already registered)" if getattr(result, "already_registered", False) else ""
+        return attrs.evolve(counters, sent=counters.processed), f"registered with {where}{note}"
+
+    def build_payload(self, ctx: RunContext, stats: dict, counters: Counters, ingestor_id: str) -> dict:
+        settings = ctx.settings
+        labels = stats.pop("labels", None)
+        meta = {key: stat.to_json() for key, stat in sorted(stats.items())}
+        meta.update(
+            {
+                "label_policy": settings.label_policy or self.category.default_label_policy,
+                "schema_inferred": bool(ctx.scratch.get("tracebloc.inferred_schema")),
+                "repeated_records": counters.repeats,
+                "feature_columns": len(ctx.table_schema.features) if ctx.table_schema else 0,
+            }
+        )
+        size = 0
+        if settings.label_file is not None and settings.label_file.is_file():
+            size += settings.label_file.stat().st_size
+        size += int(ctx.scratch.get("tracebloc.stored_bytes", 0))
+        return {
+            "ingestor_id": ingestor_id,
+            "labels": labels.to_json() if labels is not None else {},
+            "dataset_title": settings.title or f"{ctx.table} - {self.run_id[:8]}",
+            "data_format": self.category.data_format,
+            "data_intent": settings.intent,
+            "category": self.category.name,
+            "schema": self.database.table_schema(ctx.table),
+            "meta_data": meta,
+            "record_count": counters.processed,
+            "size_bytes": size,
+        }
+
+
+def _salt_of(pm) -> bytes:
+    for plugin in pm.get_plugins():
+        if isinstance(plugin, RecordIdentity):
+            return plugin.salt
+    raise RuntimeError("record identity plugin missing")

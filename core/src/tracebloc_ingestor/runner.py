@@ -1,0 +1,191 @@
+"""From flags and environment to a finished run: the code shared by ``tb-ingest`` and ``BaseIngestor.ingest()``."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import sys
+import threading
+import uuid
+from typing import Any, Iterator, Mapping, Sequence, TextIO
+
+from .summary import EXIT_CONFIG, EXIT_FAILED, Counters, RunReport, summary_block
+
+log = logging.getLogger("tracebloc_ingestor")
+MAX_PRINTED_ISSUES = 50
+
+
+def configure_logging(level: str) -> None:
+    root = logging.getLogger("tracebloc_ingestor")
+    root.setLevel(getattr(logging, level.upper(), logging.WARNING))
+    if not any(getattr(h, "_tracebloc", False) for h in root.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler._tracebloc = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+
+
+@contextlib.contextmanager
+def sigterm_stops(stop: threading.Event) -> Iterator[None]:
+    """While running, SIGTERM asks the run to stop between batches (exit 143)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        stop.set()
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _refused(message: str, err: TextIO, out: TextIO, *, table: str | None = None) -> RunReport:
+    report = RunReport(
+        run_id=str(uuid.uuid4()), exit_code=EXIT_CONFIG, status="config_error", message=message, table=table, counters=Counters()
+    )
+    err.write(f"tb-ingest: configuration refused:\n{message}\n")
+    out.write(summary_block(report) + "\n")
+    return report
+
+
+def print_issues(report: RunReport, err: TextIO) -> None:
+    if not report.issue_count:
+        return
+    err.write(f"Validation: {report.error_count:,} errors, {report.warning_count:,} warnings\n")
+    for issue in report.issues[:MAX_PRINTED_ISSUES]:
+        err.write(f"  {issue.severity.upper():7} {issue}\n")
+    rest = report.issue_count - min(len(report.issues), MAX_PRINTED_ISSUES)
+    if rest > 0:
+        err.write(f"  ... and {rest:,} more")
+        err.write(f" (all of them, with values, in the local rejects report {report.rejects_path})\n" if report.rejects_path else "\n")
+
+
+def print_schema(report: RunReport, err: TextIO) -> None:
+    if not report.schema_inferred or not report.schema:
+        return
+    err.write("Inferred schema; pin it in ingest.yaml to make it explicit:\nschema:\n")
+    for name, sql_type in report.schema.items():
+        err.write(f"  {name}: {sql_type}\n")
+
+
+def run_ingestion(
+    flags: Mapping[str, Any],
+    environ: Mapping[str, str],
+    *,
+    plugins: Sequence[object] = (),
+    pm=None,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+    stop: threading.Event | None = None,
+) -> RunReport:
+    """Configure, run and report one ingestion; never raises for an input or config problem."""
+    from .loader import PluginError, category_table, load_plugins, new_plugin_manager, register_builtin
+    from .settings import ConfigError, load_settings, require_table
+
+    out = out or sys.stdout
+    err = err or sys.stderr
+    try:
+        settings = load_settings(flags, environ)
+        require_table(settings)
+    except ConfigError as exc:
+        return _refused(str(exc), err, out, table=flags.get("table"))
+    configure_logging(settings.log_level)
+    log.info("settings: %s", settings.describe())
+
+    pm = pm or new_plugin_manager()
+    try:
+        for plugin in plugins:
+            register_builtin(pm, plugin, f"inline:{type(plugin).__module__}.{type(plugin).__qualname__}")
+        categories = category_table(pm)
+        names = list(settings.plugins)
+        if not names and settings.category and settings.category not in categories:
+            names = [settings.category]  # a category named in ingest.yaml loads the plugin of that name
+        load_plugins(pm, names)
+        categories = category_table(pm)
+    except PluginError as exc:
+        return _refused(str(exc), err, out, table=settings.table)
+
+    chosen = settings.category
+    if chosen is None:
+        loaded = [name for name in categories if name in set(settings.plugins)] or list(categories)
+        if len(loaded) != 1:
+            return _refused(
+                "say which category to run with --category or `category` in ingest.yaml; loaded: "
+                + (", ".join(sorted(categories)) or "none (use --plugin NAME; `tb-ingest plugins` lists them)"),
+                err,
+                out,
+                table=settings.table,
+            )
+        chosen = loaded[0]
+    if chosen not in categories:
+        return _refused(
+            f"no loaded plugin provides category {chosen!r}; loaded: {', '.join(sorted(categories)) or 'none'}",
+            err,
+            out,
+            table=settings.table,
+        )
+    category = categories[chosen][0]
+
+    stop = stop or threading.Event()
+    database = sink = None
+    try:
+        from .pipeline import Pipeline
+        from .sinks.database import Database
+
+        database = Database(settings.database_url_or_default())
+        sink = _metadata_sink(settings)
+        with sigterm_stops(stop):
+            report = Pipeline(pm, settings, category, database=database, metadata_sink=sink, stop=stop).run()
+    except Exception as exc:  # an unexpected failure still ends with a summary and exit 1
+        log.debug("run failed", exc_info=True)
+        report = RunReport(
+            run_id=str(uuid.uuid4()),
+            exit_code=EXIT_FAILED,
+            status="failed",
+            message=f"{type(exc).__name__}: {_safe_text(exc)}",
+            table=settings.table,
+            category=chosen,
+        )
+    finally:
+        for closable in (sink, database):
+            if closable is not None:
+                with contextlib.suppress(Exception):
+                    closable.close()
+    print_issues(report, err)
+    print_schema(report, err)
+    out.write(summary_block(report) + "\n")
+    out.flush()
+    if settings.report_path:
+        report.write_json(settings.report_path)
+    return report
+
+
+def _safe_text(exc: Exception) -> str:
+    # Our own errors are written without values; anything else is named by type only.
+    from .loader import PluginError
+
+    safe = (PluginError,)
+    try:
+        from .sinks.database import DatabaseError
+
+        safe += (DatabaseError,)
+    except ImportError:  # pragma: no cover
+        pass
+    if isinstance(exc, safe):
+        return str(exc)
+    return "unexpected error (set LOG_LEVEL=DEBUG for the traceback)"
+
+
+def _metadata_sink(settings):
+    if settings.has_backend_credentials:
+        from .sinks.backend import APIClient
+
+        return APIClient.from_settings(settings)
+    from .sinks.metadata_file import MetadataFile
+
+    path = settings.metadata_out or settings.output_dir / f"{settings.table}.registration.json"
+    return MetadataFile(path)

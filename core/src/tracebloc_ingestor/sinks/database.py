@@ -1,0 +1,634 @@
+"""The dataset table in MySQL/MariaDB or SQLite: layout, run bookkeeping, idempotent writes.
+
+SQL is written by hand (SQLAlchemy Core engines, driver-level statements) so that the DDL is
+exactly the platform's layout and bulk writes go straight to the driver's executemany.
+Read-only methods never create anything, not even the database; writes happen only after
+validation, starting with :meth:`Database.prepare`.
+
+Privacy: engines hide bound parameters, and error messages of statements that carry row
+values (or the salt) keep only the driver's error class, code and column, never its text.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from contextlib import suppress
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import pyarrow as pa
+import sqlalchemy as sa
+
+from ..schema import FRAMEWORK_COLUMNS, Column, TableSchema
+from .sql_types import canonical_type, conform_for_sqlite, ddl_type, driver_values, parse_canonical
+
+__all__ = ["Database", "DatabaseError", "RUNS_TABLE", "META_TABLE", "SALT_KEY"]
+
+log = logging.getLogger(__name__)
+
+RUNS_TABLE = "tracebloc_ingest_runs"
+META_TABLE = "tracebloc_ingest_meta"
+SALT_KEY = "data_id_salt"
+FINISH_STATES = frozenset({"loaded", "registered", "failed"})
+DEFAULT_RETRY_DELAYS = (0.5, 1.0, 2.0)
+
+_TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+_NOT_WRITABLE = frozenset({"id", "created_at", "updated_at", "status"})
+_ID_CHUNK = 500
+_MYSQL_NO_DATABASE = 1049
+_MYSQL_NO_TABLE = 1146
+# too many connections, shutdown, lock wait timeout, deadlock, cannot connect, gone away, lost
+_MYSQL_TRANSIENT = frozenset({1040, 1053, 1205, 1213, 2002, 2003, 2006, 2013, 2014, 2055})
+_MYSQL_TABLE_OPTIONS = " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
+# the column a MySQL data error names, anchored at the end so text inside a quoted value cannot match
+_MYSQL_COLUMN = re.compile(r"for column ((?:`(?:[^`]|``)*`\.){0,2}`(?:[^`]|``)*`|'[^']*') at row \d+\s*$")
+_SQLITE_COLUMN = re.compile(r"constraint failed: (?:[^.\s]+\.)?(\S+)\s*$")
+
+
+class DatabaseError(Exception):
+    """A database operation failed; the message names operation and table, never a row value."""
+
+
+class _Missing(Exception):
+    """The database itself (SQLite file or MySQL schema) does not exist yet."""
+
+
+class Database:
+    """One dataset database (``sqlite:///path`` or ``mysql+pymysql://...``)."""
+
+    def __init__(self, url: str, *, retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS) -> None:
+        try:
+            parsed = sa.engine.make_url(url)
+        except Exception:  # the parser's message repeats the URL, password included
+            raise DatabaseError(
+                "the database URL cannot be parsed; expected sqlite:///path or "
+                "mysql+pymysql://user:password@host:port/database"
+            ) from None
+        backend = parsed.get_backend_name()
+        self._sqlite_path: Path | None = None
+        if backend in ("mysql", "mariadb"):
+            self.dialect = "mysql"
+            if "+" not in parsed.drivername:
+                parsed = parsed.set(drivername=f"{backend}+pymysql")
+            parsed = parsed.update_query_dict({"charset": "utf8mb4"})
+            if not parsed.database:
+                raise DatabaseError("the MySQL URL names no database (…/DATABASE_NAME)")
+        elif backend == "sqlite":
+            self.dialect = "sqlite"
+            if parsed.database not in (None, "", ":memory:"):
+                self._sqlite_path = Path(parsed.database)
+        else:
+            raise DatabaseError(f"unsupported database {backend!r}; use sqlite:/// or mysql+pymysql://")
+        self._url = parsed
+        self._retry_delays = tuple(retry_delays)
+        self._types: dict[str, dict[str, str]] = {}
+        self._engine = self._create_engine(parsed)
+        self._ph = "%s" if self.dialect == "mysql" else "?"
+
+    def _create_engine(self, url: sa.URL) -> sa.Engine:
+        options: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
+        if self.dialect == "mysql":
+            options["pool_recycle"] = 3600
+        try:
+            engine = sa.create_engine(url, **options)
+        except Exception as exc:
+            raise DatabaseError(f"cannot set up the {self.dialect} engine: {type(exc).__name__}") from None
+        if self.dialect == "mysql":
+            sa.event.listen(engine, "connect", _mysql_session)
+        return engine
+
+    def __repr__(self) -> str:
+        return f"Database({self.describe()})"
+
+    def describe(self) -> str:
+        """Where the data goes, safe to log (no user name, no password)."""
+        if self.dialect == "sqlite":
+            return f"sqlite {self._sqlite_path or ':memory:'}"
+        return f"mysql {self._url.host}:{self._url.port or 3306}/{self._url.database}"
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __enter__(self) -> "Database":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ read-only
+
+    def table_exists(self, table: str) -> bool:
+        return self.existing_columns(table) is not None
+
+    def existing_columns(self, table: str) -> dict[str, str] | None:
+        """Column -> canonical SQL type in table order; None when the table does not exist."""
+        _check_table_name(table)
+        try:
+            return self._run("reading the columns of", table, lambda conn: self._columns(conn, table))
+        except _Missing:
+            return None
+
+    def read_salt(self, table: str) -> bytes | None:
+        _check_table_name(table)
+
+        def work(conn: sa.Connection) -> bytes | None:
+            if not self._has_table(conn, META_TABLE):
+                return None
+            value = conn.exec_driver_sql(
+                f"SELECT meta_value FROM {self._q(META_TABLE)} WHERE table_name = {self._ph} AND meta_key = {self._ph}",
+                (table, SALT_KEY),
+            ).scalar()
+            return bytes.fromhex(value) if value else None
+
+        try:
+            return self._run("reading the salt of", table, work, values=True)
+        except _Missing:
+            return None
+
+    def registered_owner(self, table: str) -> str | None:
+        """Run id of the latest registered run of ``table``, if any."""
+        _check_table_name(table)
+
+        def work(conn: sa.Connection) -> str | None:
+            if not self._has_table(conn, RUNS_TABLE):
+                return None
+            return conn.exec_driver_sql(
+                f"SELECT ingestor_id FROM {self._q(RUNS_TABLE)} WHERE table_name = {self._ph} "
+                "AND state = 'registered' ORDER BY finished_at DESC, started_at DESC LIMIT 1",
+                (table,),
+            ).scalar()
+
+        try:
+            return self._run("reading the runs of", table, work)
+        except _Missing:
+            return None
+
+    def run_state(self, run_id: str) -> str | None:
+        try:
+            return self._run("reading the state of a run in", RUNS_TABLE, lambda conn: self._state(conn, run_id))
+        except _Missing:
+            return None
+
+    def table_schema(self, table: str) -> dict[str, str]:
+        """Reflected {column: SQL type} of the whole table, framework columns included."""
+        columns = self.existing_columns(table)
+        if columns is None:
+            raise DatabaseError(f"reading the schema of table {table!r} failed: the table does not exist")
+        return columns
+
+    def count_rows(self, table: str, *, run_id: str | None = None) -> int:
+        if not self.table_exists(table):
+            return 0
+        sql = f"SELECT COUNT(*) FROM {self._q(table)}"
+        params: tuple = ()
+        if run_id is not None:
+            sql += f" WHERE ingestor_id = {self._ph}"
+            params = (run_id,)
+        return int(self._run("counting the rows of", table, lambda conn: conn.exec_driver_sql(sql, params).scalar()))
+
+    def count_existing(self, table: str, data_ids: Sequence[str]) -> int:
+        """How many distinct ids of ``data_ids`` are already rows of ``table``."""
+        unique = list(dict.fromkeys(data_ids))
+        if not unique or not self.table_exists(table):
+            return 0
+
+        def work(conn: sa.Connection) -> int:
+            found = 0
+            for start in range(0, len(unique), _ID_CHUNK):
+                chunk = unique[start : start + _ID_CHUNK]
+                marks = ", ".join([self._ph] * len(chunk))
+                sql = f"SELECT COUNT(*) FROM {self._q(table)} WHERE data_id IN ({marks})"
+                found += int(conn.exec_driver_sql(sql, tuple(chunk)).scalar())
+            return found
+
+        return self._run("looking up data_ids in", table, work, values=True)
+
+    # ------------------------------------------------------------------ writes
+
+    def prepare(
+        self,
+        table: str,
+        schema: TableSchema,
+        *,
+        run_id: str,
+        category: str,
+        salt: bytes,
+        extra_columns: Sequence[Column] = (),
+    ) -> None:
+        """Create what is missing, record the run, and clear a killed earlier run's rows."""
+        _check_table_name(table)
+        features = [*extra_columns, *schema.features]
+        _check_feature_names(table, features)
+        if not 0 < len(salt) <= 127:
+            raise DatabaseError(f"preparing table {table!r} failed: the salt must be 1 to 127 bytes")
+        self._ensure_database()
+        existing = self.existing_columns(table)
+        if existing is not None:
+            _check_compatible(table, existing, features)
+        self._run("creating the bookkeeping tables for", table, self._create_bookkeeping, write=True)
+        self._run(
+            "recording the run of",
+            table,
+            lambda conn: self._start_run(conn, table, run_id, category, salt.hex(), existing is not None),
+            write=True,
+            values=True,
+        )
+        if existing is None:
+            self._run("creating table", table, lambda conn: self._create_table(conn, table, features), write=True)
+            existing = self.existing_columns(table) or {}
+            _check_compatible(table, existing, features)  # another pod may have won the race
+        self._types[table] = existing
+        log.info("table %s ready in %s (%d feature columns)", table, self.describe(), len(features))
+
+    def write(self, table: str, batch: pa.RecordBatch) -> None:
+        """Insert the batch's rows; rows whose data_id already exists are left untouched."""
+        _check_table_name(table)
+        names = list(batch.schema.names)
+        problems = sorted(set(names) & _NOT_WRITABLE)
+        if problems or "data_id" not in names or len(set(names)) != len(names):
+            raise DatabaseError(
+                f"writing a batch to table {table!r} failed: a batch needs a data_id column, "
+                f"unique column names and none of {sorted(_NOT_WRITABLE)}"
+            )
+        types = self._column_types(table)
+        unknown = [name for name in names if name not in types]
+        if unknown:
+            raise DatabaseError(f"writing a batch to table {table!r} failed: no such column(s) {unknown[:8]}")
+        if batch.num_rows == 0:
+            return
+        columns = []
+        for name, array in zip(names, batch.columns):
+            sql_type = parse_canonical(types[name])
+            if self.dialect == "sqlite" and sql_type is not None:
+                try:
+                    array = conform_for_sqlite(array, sql_type)
+                except ValueError as exc:
+                    raise DatabaseError(f"writing a batch to table {table!r} failed: column {name!r}: {exc}") from None
+            columns.append(driver_values(array, self.dialect))
+        rows = list(zip(*columns))
+        self._run(
+            "writing a batch to",
+            table,
+            lambda conn: self._insert_rows(conn, table, names, rows),
+            write=True,
+            values=True,
+            columns=names,
+        )
+
+    def _insert_rows(self, conn: sa.Connection, table: str, names: list[str], rows: list[tuple]) -> None:
+        """The one bulk write path (a LOAD DATA variant can replace it)."""
+        column_list = ", ".join(self._q(name) for name in names)
+        marks = ", ".join([self._ph] * len(names))
+        sql = f"INSERT INTO {self._q(table)} ({column_list}) VALUES ({marks})"
+        if self.dialect == "mysql":
+            sql += " ON DUPLICATE KEY UPDATE `id` = `id`"  # a no-op: the first writer keeps the row
+        else:
+            sql += ' ON CONFLICT("data_id") DO NOTHING'
+        conn.exec_driver_sql(sql, rows)  # a list of tuples: the driver's executemany
+
+    def finish_run(self, run_id: str, state: str, *, record_count: int | None = None) -> None:
+        """Set the run's final state; a run unknown to the database is ignored."""
+        if state not in FINISH_STATES:
+            raise ValueError(f"state must be one of {sorted(FINISH_STATES)}")
+
+        def work(conn: sa.Connection) -> None:
+            current = self._state(conn, run_id, lock=True)
+            if current is None:
+                log.debug("run %s is not recorded; its state is not stored", run_id)
+                return
+            if current == "abandoned" and state != "failed":
+                raise DatabaseError(
+                    f"finishing run {run_id} failed: a later run found it unfinished and removed its rows"
+                )
+            conn.exec_driver_sql(
+                f"UPDATE {self._q(RUNS_TABLE)} SET state = {self._ph}, finished_at = CURRENT_TIMESTAMP, "
+                f"record_count = COALESCE({self._ph}, record_count) WHERE ingestor_id = {self._ph}",
+                (state, record_count, run_id),
+            )
+
+        with suppress(_Missing):
+            self._run("finishing a run in", RUNS_TABLE, work)
+
+    # ------------------------------------------------------------------ internals
+
+    def _q(self, name: str) -> str:
+        """Always-quoted identifier (embedded quotes doubled, and % doubled for PyMySQL)."""
+        return self._engine.dialect.identifier_preparer.quote_identifier(name)
+
+    def _run(
+        self,
+        op: str,
+        table: str | None,
+        work: Callable[[sa.Connection], Any],
+        *,
+        write: bool = False,
+        values: bool = False,
+        columns: Sequence[str] = (),
+    ) -> Any:
+        """Run ``work`` in one transaction, retrying transient errors with backoff.
+
+        ``write=False`` raises _Missing instead of creating a database that is not there;
+        ``values=True`` marks statements whose driver messages may quote row values.
+        """
+        if not write and self._sqlite_path is not None and not self._sqlite_path.exists():
+            raise _Missing
+        for attempt in range(len(self._retry_delays) + 1):
+            try:
+                with self._engine.begin() as conn:
+                    return work(conn)
+            except sa.exc.DBAPIError as exc:
+                if not write and _mysql_code(exc) == _MYSQL_NO_DATABASE:
+                    raise _Missing from None
+                if attempt < len(self._retry_delays) and self._transient(exc):
+                    delay = self._retry_delays[attempt]
+                    log.warning(
+                        "%s table %s: transient %s, retry %d in %.1f s",
+                        op, table, _error_id(exc), attempt + 1, delay,
+                    )
+                    time.sleep(delay)
+                    continue
+                raise _db_error(op, table, exc, values=values, columns=columns, retries=attempt) from None
+            except sa.exc.SQLAlchemyError as exc:
+                raise DatabaseError(f"{op} table {table!r} failed: {type(exc).__name__}") from None
+        raise AssertionError("unreachable")
+
+    def _transient(self, exc: sa.exc.DBAPIError) -> bool:
+        if isinstance(exc, sa.exc.InterfaceError) or exc.connection_invalidated:
+            return True
+        if not isinstance(exc, sa.exc.OperationalError):
+            return False
+        if self.dialect == "mysql":
+            return _mysql_code(exc) in _MYSQL_TRANSIENT
+        return getattr(exc.orig, "sqlite_errorname", "").startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
+
+    def _ensure_database(self) -> None:
+        if self._sqlite_path is not None:
+            try:
+                self._sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise DatabaseError(f"cannot create the folder of the SQLite database: {exc.strerror}") from None
+            return
+        if self.dialect != "mysql":
+            return
+        try:
+            self._run("connecting for", None, lambda conn: None)
+            return
+        except _Missing:
+            pass
+        name = self._url.database
+        server = self._create_engine(self._url.set(database=None))
+        try:
+            with server.begin() as conn:
+                quoted = server.dialect.identifier_preparer.quote_identifier(name)
+                conn.exec_driver_sql(f"CREATE DATABASE IF NOT EXISTS {quoted} CHARACTER SET utf8mb4", ())
+        except sa.exc.DBAPIError as exc:
+            raise _db_error("creating the database for", None, exc) from None
+        finally:
+            server.dispose()
+        log.info("created database %s", name)
+
+    def _columns(self, conn: sa.Connection, table: str) -> dict[str, str] | None:
+        if self.dialect == "sqlite":
+            rows = conn.exec_driver_sql("SELECT name, type FROM pragma_table_info(?)", (table,)).all()
+        else:
+            try:
+                rows = [row[:2] for row in conn.exec_driver_sql(f"SHOW COLUMNS FROM {self._q(table)}", ()).all()]
+            except sa.exc.ProgrammingError as exc:
+                if _mysql_code(exc) == _MYSQL_NO_TABLE:
+                    return None
+                raise
+        if not rows:
+            return None
+        return {_text(name): canonical_type(_text(kind), self.dialect) for name, kind in rows}
+
+    def _has_table(self, conn: sa.Connection, name: str) -> bool:
+        if self.dialect == "sqlite":
+            sql = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?"
+        else:
+            sql = "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = %s"
+        return bool(conn.exec_driver_sql(sql, (name,)).scalar())
+
+    def _state(self, conn: sa.Connection, run_id: str, *, lock: bool = False) -> str | None:
+        if not self._has_table(conn, RUNS_TABLE):
+            return None
+        sql = f"SELECT state FROM {self._q(RUNS_TABLE)} WHERE ingestor_id = {self._ph}"
+        if lock and self.dialect == "mysql":
+            sql += " FOR UPDATE"
+        return conn.exec_driver_sql(sql, (run_id,)).scalar()
+
+    def _column_types(self, table: str) -> dict[str, str]:
+        if table not in self._types:
+            columns = self.existing_columns(table)
+            if columns is None:
+                raise DatabaseError(f"writing to table {table!r} failed: the table does not exist (prepare it first)")
+            self._types[table] = columns
+        return self._types[table]
+
+    def _create_table_sql(self, name: str, columns: list[str], keys: list[str]) -> str:
+        body = ",\n  ".join(columns + keys)
+        options = _MYSQL_TABLE_OPTIONS if self.dialect == "mysql" else ""
+        return f"CREATE TABLE IF NOT EXISTS {self._q(name)} (\n  {body}\n){options}"
+
+    def _create_bookkeeping(self, conn: sa.Connection) -> None:
+        q = self._q
+        mysql = self.dialect == "mysql"
+        runs = [
+            f"{q('ingestor_id')} VARCHAR(64) NOT NULL PRIMARY KEY",
+            f"{q('table_name')} VARCHAR(64) NOT NULL",
+            f"{q('task')} VARCHAR(64) NULL",
+            f"{q('state')} VARCHAR(16) NOT NULL",
+            f"{q('started_at')} DATETIME NOT NULL",
+            f"{q('finished_at')} DATETIME NULL",
+            f"{q('record_count')} BIGINT NULL",
+        ]
+        keys = [f"KEY {q('ix_table_name')} ({q('table_name')})"] if mysql else []
+        conn.exec_driver_sql(self._create_table_sql(RUNS_TABLE, runs, keys), ())
+        if not mysql:
+            conn.exec_driver_sql(
+                f"CREATE INDEX IF NOT EXISTS {q('ix_' + RUNS_TABLE + '_table_name')} ON {q(RUNS_TABLE)} ({q('table_name')})"
+            )
+        meta = [
+            f"{q('table_name')} VARCHAR(64) NOT NULL",
+            f"{q('meta_key')} VARCHAR(64) NOT NULL",
+            f"{q('meta_value')} VARCHAR(255) NULL",
+        ]
+        conn.exec_driver_sql(
+            self._create_table_sql(META_TABLE, meta, [f"PRIMARY KEY ({q('table_name')}, {q('meta_key')})"]), ()
+        )
+
+    def _start_run(
+        self, conn: sa.Connection, table: str, run_id: str, category: str, salt_hex: str, table_exists: bool
+    ) -> None:
+        q, ph = self._q, self._ph
+        mysql = self.dialect == "mysql"
+        keep_meta = " ON DUPLICATE KEY UPDATE meta_key = meta_key" if mysql else " ON CONFLICT DO NOTHING"
+        keep_run = " ON DUPLICATE KEY UPDATE ingestor_id = ingestor_id" if mysql else " ON CONFLICT DO NOTHING"
+        conn.exec_driver_sql(
+            f"INSERT INTO {q(META_TABLE)} (table_name, meta_key, meta_value) VALUES ({ph}, {ph}, {ph}){keep_meta}",
+            (table, SALT_KEY, salt_hex),
+        )
+        stored = conn.exec_driver_sql(
+            f"SELECT meta_value FROM {q(META_TABLE)} WHERE table_name = {ph} AND meta_key = {ph}", (table, SALT_KEY)
+        ).scalar()
+        if stored != salt_hex:
+            log.warning("table %s already has a data_id salt; the stored salt is kept, not the one given", table)
+        conn.exec_driver_sql(
+            f"INSERT INTO {q(RUNS_TABLE)} (ingestor_id, table_name, task, state, started_at) "
+            f"VALUES ({ph}, {ph}, {ph}, 'loading', CURRENT_TIMESTAMP){keep_run}",
+            (run_id, table, category),
+        )
+        owner_table = conn.exec_driver_sql(
+            f"SELECT table_name FROM {q(RUNS_TABLE)} WHERE ingestor_id = {ph}", (run_id,)
+        ).scalar()
+        if owner_table != table:
+            raise DatabaseError(f"preparing table {table!r} failed: run {run_id} belongs to another table")
+        # the same run id again (a retried pod) takes up where it stopped
+        conn.exec_driver_sql(
+            f"UPDATE {q(RUNS_TABLE)} SET state = 'loading', finished_at = NULL "
+            f"WHERE ingestor_id = {ph} AND state <> 'registered'",
+            (run_id,),
+        )
+        stale = [
+            row[0]
+            for row in conn.exec_driver_sql(
+                f"SELECT ingestor_id FROM {q(RUNS_TABLE)} WHERE table_name = {ph} AND ingestor_id <> {ph} "
+                "AND state NOT IN ('registered', 'abandoned')",
+                (table, run_id),
+            )
+        ]
+        for start in range(0, len(stale), _ID_CHUNK):
+            chunk = tuple(stale[start : start + _ID_CHUNK])
+            marks = ", ".join([ph] * len(chunk))
+            if table_exists:
+                deleted = conn.exec_driver_sql(f"DELETE FROM {q(table)} WHERE ingestor_id IN ({marks})", chunk).rowcount
+                log.info("removed %d rows of %d unfinished earlier run(s) of table %s", deleted, len(chunk), table)
+            conn.exec_driver_sql(
+                f"UPDATE {q(RUNS_TABLE)} SET state = 'abandoned', finished_at = COALESCE(finished_at, CURRENT_TIMESTAMP) "
+                f"WHERE ingestor_id IN ({marks})",
+                chunk,
+            )
+
+    def _create_table(self, conn: sa.Connection, table: str, features: list[Column]) -> None:
+        q = self._q
+        mysql = self.dialect == "mysql"
+        columns = [
+            f"{q('id')} BIGINT NOT NULL AUTO_INCREMENT" if mysql else f"{q('id')} INTEGER PRIMARY KEY AUTOINCREMENT",
+            f"{q('created_at')} DATETIME DEFAULT CURRENT_TIMESTAMP",
+            f"{q('updated_at')} DATETIME DEFAULT CURRENT_TIMESTAMP"
+            + (" ON UPDATE CURRENT_TIMESTAMP" if mysql else ""),
+            f"{q('status')} INT DEFAULT 0",
+            f"{q('label')} VARCHAR(255) NULL",
+            f"{q('data_intent')} VARCHAR(100) NULL",
+            f"{q('data_id')} VARCHAR(255) NOT NULL UNIQUE",
+            f"{q('filename')} VARCHAR(255) NULL",
+            f"{q('extension')} VARCHAR(10) NULL",
+            f"{q('annotation')} TEXT NULL",
+            f"{q('ingestor_id')} VARCHAR(255) NULL",
+        ]
+        columns += [f"{q(c.name)} {ddl_type(c.type, self.dialect)} NULL" for c in features]
+        keys = [f"PRIMARY KEY ({q('id')})", f"KEY {q('ix_ingestor_id')} ({q('ingestor_id')})"] if mysql else []
+        conn.exec_driver_sql(self._create_table_sql(table, columns, keys), ())
+        if not mysql:
+            conn.exec_driver_sql(
+                f"CREATE INDEX IF NOT EXISTS {q('ix_' + table + '_ingestor_id')} ON {q(table)} ({q('ingestor_id')})"
+            )
+
+
+def _mysql_session(dbapi_connection: Any, _record: Any) -> None:
+    # strict mode so a bad value is an error, not a silent 0; UTC for the CURRENT_TIMESTAMP defaults
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute(
+            "SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@SESSION.sql_mode, ''), 'STRICT_ALL_TABLES'), "
+            "time_zone = '+00:00'"
+        )
+
+
+def _check_table_name(table: str) -> None:
+    if not isinstance(table, str) or not _TABLE_NAME.match(table):
+        raise DatabaseError("table names match ^[A-Za-z_][A-Za-z0-9_]*$ and have at most 63 characters")
+
+
+def _check_feature_names(table: str, features: Sequence[Column]) -> None:
+    seen: set[str] = set()
+    for column in features:
+        key = column.name.lower()  # MySQL column names ignore case
+        if key in FRAMEWORK_COLUMNS:
+            raise DatabaseError(f"preparing table {table!r} failed: {column.name!r} is a framework column")
+        if key in seen:
+            raise DatabaseError(f"preparing table {table!r} failed: column {column.name!r} is given twice")
+        seen.add(key)
+
+
+def _check_compatible(table: str, existing: dict[str, str], features: Sequence[Column]) -> None:
+    absent = [name for name in FRAMEWORK_COLUMNS if name not in existing]
+    if "data_id" in absent:
+        raise DatabaseError(
+            f"table {table!r} exists but has no data_id column, so it is not a dataset table; "
+            "pick a new TABLE_NAME"
+        )
+    if absent:
+        raise DatabaseError(f"table {table!r} exists but lacks the framework column(s) {', '.join(absent)}")
+    have = {name: kind for name, kind in existing.items() if name not in FRAMEWORK_COLUMNS}
+    want = {column.name: str(column.type) for column in features}
+    parts = []
+    only_schema = [f"{n} {t}" for n, t in want.items() if n not in have]
+    only_table = [f"{n} {t}" for n, t in have.items() if n not in want]
+    retyped = [f"{n} (schema {t}, table {have[n]})" for n, t in want.items() if n in have and have[n] != t]
+    for title, items in (
+        ("in the schema but not the table", only_schema),
+        ("in the table but not the schema", only_table),
+        ("typed differently", retyped),
+    ):
+        if items:
+            more = f" and {len(items) - 8} more" if len(items) > 8 else ""
+            parts.append(f"{title}: {', '.join(items[:8])}{more}")
+    if parts:
+        raise DatabaseError(
+            f"table {table!r} already exists with other feature columns ({'; '.join(parts)}); "
+            "pick a new TABLE_NAME or drop the table"
+        )
+
+
+def _mysql_code(exc: sa.exc.DBAPIError) -> int | None:
+    args = getattr(exc.orig, "args", ())
+    return args[0] if args and isinstance(args[0], int) else None
+
+
+def _error_id(exc: sa.exc.DBAPIError) -> str:
+    orig = exc.orig
+    code = _mysql_code(exc) or getattr(orig, "sqlite_errorname", None)
+    return f"{type(orig).__name__} {code}" if code else type(orig).__name__
+
+
+def _db_error(
+    op: str,
+    table: str | None,
+    exc: sa.exc.DBAPIError,
+    *,
+    values: bool = False,
+    columns: Sequence[str] = (),
+    retries: int = 0,
+) -> DatabaseError:
+    where = f"{op} table {table!r}" if table else op.removesuffix(" for")
+    message = f"{where} failed: {_error_id(exc)}"
+    if retries:
+        message += f" (after {retries} retries)"
+    args = getattr(exc.orig, "args", ())
+    text = str(args[-1]) if args else ""
+    if not values:
+        return DatabaseError(f"{message}: {text.splitlines()[0][:300]}" if text else message)
+    match = _MYSQL_COLUMN.search(text) or _SQLITE_COLUMN.search(text)
+    if match:
+        column = match.group(1)
+        if column.startswith("`"):
+            column = re.findall(r"`((?:[^`]|``)*)`", column)[-1].replace("``", "`")
+        column = column.strip("'")
+        if column in columns:
+            message += f" in column {column!r}"
+    return DatabaseError(message + " (the driver's message is withheld: it may quote row values)")
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, (bytes, bytearray)) else str(value)
