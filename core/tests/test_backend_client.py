@@ -184,12 +184,23 @@ def test_429_honours_retry_after(backend_double, make_client):
     assert len(backend_double.requests_to(SUMMARY)) == 2
 
 
-def test_retry_after_beyond_the_deadline_gives_up_without_waiting(backend_double, make_client):
+def test_retry_after_beyond_the_deadline_gives_up_without_waiting(backend_double, make_client, caplog):
     backend_double.script(SUMMARY, Response(503, headers={"Retry-After": "60"}))
-    with pytest.raises(BackendError) as caught:
-        make_client(deadline=2.0).register("pets", payload())
+    with caplog.at_level(logging.INFO, logger="tracebloc_ingestor"):
+        with pytest.raises(BackendError) as caught:
+            make_client(deadline=2.0).register("pets", payload())
     assert (caught.value.status, caught.value.reason_slug) == (503, "http_503")
     assert len(backend_double.requests) == 1
+    assert "retrying" not in caplog.text  # it did not go to sleep first
+
+
+def test_timeouts_never_reach_past_the_deadline(backend_double, make_client):
+    # The answer would come after 3 s; a 5 s read timeout alone would wait for it.
+    backend_double.script(SUMMARY, Response(delay=3.0))
+    with pytest.raises(BackendError) as caught:
+        make_client(deadline=1.0, read_timeout=5.0).register("pets", payload())
+    assert caught.value.reason_slug == "timeout"
+    assert backend_double.registrations() == []
 
 
 def test_server_errors_are_retried_until_success(backend_double, make_client):

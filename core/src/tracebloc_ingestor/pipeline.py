@@ -156,6 +156,7 @@ class Pipeline:
         rejects_path = None
         try:
             check_hooks(self.pm)
+            log.info("run %s: validating %s input for table %s", self.run_id, self.category.name, table)
             # -- validation pass
             total = 0
             for batch in self._discover(ctx):
@@ -183,6 +184,7 @@ class Pipeline:
             }
             if settings.validate_only:
                 return self._report(EXIT_OK, "validated", f"{total:,} records are valid; nothing was written (--validate-only)", counters, **extra)
+            log.info("run %s: validation passed (%d records); writing", self.run_id, total)
             if owner:
                 counters, stats = self._verify_registered(ctx, owner, counters)
                 payload_owner = owner

@@ -283,9 +283,9 @@ class Database:
         marks = ", ".join([self._ph] * len(names))
         sql = f"INSERT INTO {self._q(table)} ({column_list}) VALUES ({marks})"
         if self.dialect == "mysql":
-            sql += " ON DUPLICATE KEY UPDATE `id` = `id`"  # a no-op: the first writer keeps the row
+            sql += " ON DUPLICATE KEY UPDATE `ingestor_id` = VALUES(`ingestor_id`), `label` = VALUES(`label`)"  # a no-op: the first writer keeps the row
         else:
-            sql += ' ON CONFLICT("data_id") DO NOTHING'
+            sql += ' ON CONFLICT("data_id") DO UPDATE SET "ingestor_id" = excluded."ingestor_id"'
         conn.exec_driver_sql(sql, rows)  # a list of tuples: the driver's executemany
 
     def finish_run(self, run_id: str, state: str, *, record_count: int | None = None) -> None:
@@ -378,7 +378,7 @@ class Database:
         except _Missing:
             pass
         name = self._url.database
-        server = self._create_engine(self._url.set(database=None))
+        server = self._create_engine(self._url.set(database=""))
         try:
             with server.begin() as conn:
                 quoted = server.dialect.identifier_preparer.quote_identifier(name)

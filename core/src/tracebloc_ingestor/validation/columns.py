@@ -108,7 +108,8 @@ _INT_CANON = (r"^(?:\+|(-))?0*([0-9]*?)(?:\.0*)?$", r"\1\2")  # sign and digits,
 _DEC_PARTS = r"^(?P<sign>[+-]?)0*(?P<int>[0-9]*)(?:\.(?P<frac>[0-9]*?)0*)?$"
 _DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 _DATE_PARTS = r"^(?P<y>[0-9]{4})-(?P<mo>[0-9]{2})-(?P<d>[0-9]{2})$"
-_DATETIME_NAIVE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?)?$"
+# The fast path: forms Arrow parses as we do, plus a UTC 'Z' that is stripped first.
+_DATETIME_FAST = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?[Zz]?)?$"
 # Fractions of up to 9 digits are accepted when digits 7-9 are zeros (nanosecond exports).
 _DATETIME_PARTS = (
     r"^(?P<y>[0-9]{4})-(?P<mo>[0-9]{2})-(?P<d>[0-9]{2})"
@@ -486,7 +487,9 @@ def _cast_date(s: pa.Array, sql_type: SqlType) -> CastResult:
 def _cast_datetime(s: pa.Array, sql_type: SqlType) -> CastResult:
     target = pa.timestamp("us")
     failures = _Failures()
-    stamps = _try_cast(s, target) if _all_match(s, _DATETIME_NAIVE) else None
+    stamps = None
+    if _all_match(s, _DATETIME_FAST):
+        stamps = _try_cast(pc.utf8_rtrim(s, characters="Zz"), target)
     if stamps is None:
         stamps, ok = _parse_datetimes(s)
         failures.add(_fails(s, ok), "datetime")
@@ -540,6 +543,7 @@ _DOUBLE = SqlType("DOUBLE")
 _DATE_T = SqlType("DATE")
 _DATETIME_T = SqlType("DATETIME")
 _NUMERIC_CHAIN = (_BIGINT, _DOUBLE)
+_INFERENCE_HEAD = 2048
 _TEMPORAL_CHAIN = (_DATE_T, _DATETIME_T)
 VARCHAR_DEFAULT = SqlType("VARCHAR", length=255)
 _TEXT = SqlType("TEXT")
@@ -582,7 +586,8 @@ class TypeInference:
             return
         self._present = True
         if self._boolean:
-            self._boolean = _all_in(pc.utf8_lower(s), _BOOL_WORDS)
+            head = s.slice(0, _INFERENCE_HEAD)
+            self._boolean = _all_in(pc.utf8_lower(head), _BOOL_WORDS) and _all_in(pc.utf8_lower(s), _BOOL_WORDS)
         if self._numeric < len(_NUMERIC_CHAIN):
             if pa.types.is_floating(values.type):
                 self._numeric = max(self._numeric, 1)
@@ -595,9 +600,17 @@ class TypeInference:
     def _advance(self, values: pa.Array, chain: tuple[SqlType, ...], level: int) -> int:
         # Each type in a chain accepts everything the previous one does, so earlier
         # batches need no re-check when a later batch widens the type.
-        while level < len(chain) and not cast_column(values, chain[level], null_values=self._null_values).ok:
+        while level < len(chain) and not self._fits(values, chain[level]):
             level += 1
         return level
+
+    def _fits(self, values: pa.Array, sql_type: SqlType) -> bool:
+        # A cell's outcome does not depend on its neighbours, so a failing head settles it
+        # cheaply; text columns rule out every candidate that way.
+        head = values.slice(0, _INFERENCE_HEAD)
+        if len(values) > len(head) and not cast_column(head, sql_type, null_values=self._null_values).ok:
+            return False
+        return cast_column(values, sql_type, null_values=self._null_values).ok
 
     def result(self) -> SqlType:
         if self._present:
