@@ -40,15 +40,34 @@ def instructions(text: str) -> list[tuple[str, str]]:
     return out
 
 
+def _unpinned(ref: str) -> bool:
+    """True for an image reference without a tag (or with "latest") and without a digest."""
+    if "@sha256:" in ref:
+        return False
+    name = ref.rsplit("/", 1)[-1]
+    return ":" not in name or name.endswith(":latest")
+
+
 def check(text: str) -> list[str]:
+    problems = []
     final: list[tuple[str, str]] = []
+    args: dict[str, str] = {}
+    stages: set[str] = set()
     for word, rest in instructions(text):
+        if word == "ARG" and "=" in rest and not final:
+            key, _, value = rest.partition("=")
+            args[key.strip()] = value.strip().strip("\"'")
         if word == "FROM":
             final = []
+            parts = rest.split()
+            ref = re.sub(r"\$\{?(\w+)\}?", lambda m: args.get(m[1], m[0]), parts[0])
+            if ref not in stages and ref != "scratch" and _unpinned(ref):
+                problems.append(f"FROM {parts[0]} resolves to {ref!r}: pin a release tag or a digest")
+            if len(parts) == 3 and parts[1].upper() == "AS":
+                stages.add(parts[2])
         final.append((word, rest))
     if not final:
         return ["no FROM instruction"]
-    problems = []
     users = [rest for word, rest in final if word == "USER"]
     if not users:
         problems.append("the final stage has no USER: the container would run as root")

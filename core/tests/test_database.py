@@ -151,7 +151,8 @@ def test_identifiers_that_need_quoting(url, db):
     # raw SELECT *: SQLAlchemy's MySQL reflection mangles a name with a backtick
     engine = sa.create_engine(url)
     with engine.connect() as conn:
-        (row,) = [r._mapping for r in conn.exec_driver_sql('SELECT * FROM ' + ('`order`' if db.dialect == "mysql" else '"order"'))]
+        quoted = "`order`" if db.dialect == "mysql" else '"order"'
+        (row,) = [r._mapping for r in conn.exec_driver_sql(f"SELECT * FROM {quoted}")]
     engine.dispose()
     assert (row["select"], row['we"ird col'], row["back`tick"], row["pct%"], row["a:b"]) == (1, "w", "b", 0.5, 7)
     assert list(db.table_schema("order"))[-5:] == ["select", 'we"ird col', "back`tick", "pct%", "a:b"]
@@ -268,6 +269,11 @@ def test_write_refuses_columns_it_does_not_own(db):
         db.write("ds", pa.RecordBatch.from_pydict({"data_id": ["a"], "id": [5]}))
     with pytest.raises(DatabaseError, match="no such column"):
         db.write("ds", pa.RecordBatch.from_pydict({"data_id": ["a"], "nope": [5]}))
+    with pytest.raises(DatabaseError, match="unstorable"):
+        db.write("ds", pa.RecordBatch.from_pydict({"data_id": ["a"], "name": [["x", "y"]]}))
+    with pytest.raises(DatabaseError, match="bookkeeping"):
+        prepare(db, table="tracebloc_ingest_runs")
+    assert db.count_rows("ds") == 0
 
 
 # ---------------------------------------------------------------- runs, salt, read-only
@@ -470,7 +476,8 @@ def test_retries_end_with_a_clear_error(mysql_url, impatient_url):
     prepare(db)
     release = _hold_row_lock(mysql_url, "a")
     try:
-        with pytest.raises(DatabaseError, match=r"writing a batch to table 'ds' failed: OperationalError 1205 \(after 1 retries\)"):
+        expected = r"writing a batch to table 'ds' failed: OperationalError 1205 \(after 1 retries\)"
+        with pytest.raises(DatabaseError, match=expected):
             db.write("ds", make_batch("run-1", ["a"]))
     finally:
         release()

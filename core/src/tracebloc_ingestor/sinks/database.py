@@ -22,7 +22,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from ..schema import FRAMEWORK_COLUMNS, Column, TableSchema
-from .sql_types import canonical_type, conform_for_sqlite, ddl_type, driver_values, parse_canonical
+from .sql_types import canonical_type, conform_for_sqlite, ddl_type, driver_values, parse_canonical, storable
 
 __all__ = ["Database", "DatabaseError", "RUNS_TABLE", "META_TABLE", "SALT_KEY"]
 
@@ -219,6 +219,10 @@ class Database:
     ) -> None:
         """Create what is missing, record the run, and clear a killed earlier run's rows."""
         _check_table_name(table)
+        if table.lower() in (RUNS_TABLE, META_TABLE):
+            raise DatabaseError(f"{table!r} is the ingestor's own bookkeeping table; pick another TABLE_NAME")
+        if not (0 < len(run_id) <= 64 and len(category) <= 64):
+            raise DatabaseError(f"preparing table {table!r} failed: run id and category are at most 64 characters")
         features = [*extra_columns, *schema.features]
         _check_feature_names(table, features)
         if not 0 < len(salt) <= 127:
@@ -256,6 +260,9 @@ class Database:
         unknown = [name for name in names if name not in types]
         if unknown:
             raise DatabaseError(f"writing a batch to table {table!r} failed: no such column(s) {unknown[:8]}")
+        odd = [f"{field.name} ({field.type})" for field in batch.schema if not storable(field.type)]
+        if odd:
+            raise DatabaseError(f"writing a batch to table {table!r} failed: unstorable Arrow types: {odd[:8]}")
         if batch.num_rows == 0:
             return
         columns = []
@@ -283,9 +290,9 @@ class Database:
         marks = ", ".join([self._ph] * len(names))
         sql = f"INSERT INTO {self._q(table)} ({column_list}) VALUES ({marks})"
         if self.dialect == "mysql":
-            sql += " ON DUPLICATE KEY UPDATE `ingestor_id` = VALUES(`ingestor_id`), `label` = VALUES(`label`)"  # a no-op: the first writer keeps the row
+            sql += " ON DUPLICATE KEY UPDATE `id` = `id`"  # a no-op: the first writer keeps the row
         else:
-            sql += ' ON CONFLICT("data_id") DO UPDATE SET "ingestor_id" = excluded."ingestor_id"'
+            sql += ' ON CONFLICT("data_id") DO NOTHING'
         conn.exec_driver_sql(sql, rows)  # a list of tuples: the driver's executemany
 
     def finish_run(self, run_id: str, state: str, *, record_count: int | None = None) -> None:
@@ -446,9 +453,8 @@ class Database:
         keys = [f"KEY {q('ix_table_name')} ({q('table_name')})"] if mysql else []
         conn.exec_driver_sql(self._create_table_sql(RUNS_TABLE, runs, keys), ())
         if not mysql:
-            conn.exec_driver_sql(
-                f"CREATE INDEX IF NOT EXISTS {q('ix_' + RUNS_TABLE + '_table_name')} ON {q(RUNS_TABLE)} ({q('table_name')})"
-            )
+            index = q(f"ix_{RUNS_TABLE}_table_name")
+            conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS {index} ON {q(RUNS_TABLE)} ({q('table_name')})")
         meta = [
             f"{q('table_name')} VARCHAR(64) NOT NULL",
             f"{q('meta_key')} VARCHAR(64) NOT NULL",
@@ -505,8 +511,8 @@ class Database:
                 deleted = conn.exec_driver_sql(f"DELETE FROM {q(table)} WHERE ingestor_id IN ({marks})", chunk).rowcount
                 log.info("removed %d rows of %d unfinished earlier run(s) of table %s", deleted, len(chunk), table)
             conn.exec_driver_sql(
-                f"UPDATE {q(RUNS_TABLE)} SET state = 'abandoned', finished_at = COALESCE(finished_at, CURRENT_TIMESTAMP) "
-                f"WHERE ingestor_id IN ({marks})",
+                f"UPDATE {q(RUNS_TABLE)} SET state = 'abandoned', "
+                f"finished_at = COALESCE(finished_at, CURRENT_TIMESTAMP) WHERE ingestor_id IN ({marks})",
                 chunk,
             )
 

@@ -55,6 +55,20 @@ def parse_canonical(text: str) -> SqlType | None:
         return None
 
 
+def storable(kind: pa.DataType) -> bool:
+    """Whether a column of this Arrow type can be written (scalars only: no lists, structs, bytes)."""
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    return any(
+        check(kind)
+        for check in (
+            pa.types.is_null, pa.types.is_boolean, pa.types.is_integer, pa.types.is_floating,
+            pa.types.is_decimal, pa.types.is_string, pa.types.is_large_string, pa.types.is_date,
+            pa.types.is_timestamp, pa.types.is_time,
+        )
+    )
+
+
 def driver_values(array: pa.Array | pa.ChunkedArray, dialect: str) -> list:
     """Python values of one Arrow column in the form the DBAPI driver binds correctly.
 

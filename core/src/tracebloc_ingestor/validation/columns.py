@@ -116,6 +116,7 @@ _DATETIME_PARTS = (
     r"(?:[Tt ](?P<h>[0-9]{2}):(?P<mi>[0-9]{2})(?::(?P<s>[0-9]{2})(?:\.(?P<f>[0-9]{1,6})0{0,3})?)?"
     r"(?P<tz>[Zz]|(?P<tzs>[+-])(?P<tzh>[0-9]{2})(?::?(?P<tzm>[0-9]{2}))?)?)?$"
 )
+_TIME_FAST = r"^[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?$"
 _TIME_PARTS = r"^(?P<h>[0-9]{1,2}):(?P<mi>[0-9]{2})(?::(?P<s>[0-9]{2})(?:\.(?P<f>[0-9]{1,6})0{0,3})?)?$"
 _LEADING_ZERO = r"^[+-]?0[0-9]"
 
@@ -158,9 +159,13 @@ class _Failures:
 
     def add_at(self, mask: pa.Array, rules: list[str | None]) -> None:
         """Record ``rules`` (one per true cell of ``mask``, None = fine) for cells still fine."""
-        if not any(rules):
+        if any(rules):
+            self.add_codes(mask, pa.array([_CODE[r] if r else 0 for r in rules], pa.int8()))
+
+    def add_codes(self, mask: pa.Array, codes: pa.Array | None) -> None:
+        """Like :meth:`add_at` with the codes of another :class:`_Failures` (None = all fine)."""
+        if codes is None:
             return
-        codes = pa.array([_CODE[r] if r else 0 for r in rules], pa.int8())
         base = self.code if self.code is not None else pa.repeat(pa.scalar(0, pa.int8()), len(mask))
         merged = pc.replace_with_mask(base, mask, codes)
         self.code = pc.if_else(pc.equal(base, 0), merged, base)
@@ -320,9 +325,18 @@ def _check_bounds(ints: pa.Array, sql_type: SqlType, failures: _Failures) -> Non
 
 def _cast_integer(s: pa.Array, sql_type: SqlType) -> CastResult:
     failures = _Failures()
-    ints = _try_cast(s, pa.int64()) if _all_match(s, _INT_PLAIN) else None
+    plain = pc.fill_null(_match(s, _INT_PLAIN), True)
+    ints = _try_cast(s, pa.int64()) if pc.all(plain).as_py() is not False else None
     if ints is None:
-        ints = _parse_integers(s, failures)
+        # Up to 18 digits always fit int64; only the other cells need the full rules.
+        short = pc.and_(plain, pc.less_equal(pc.utf8_length(s), 18))
+        ints = _keep(short, s).cast(pa.int64())
+        rest = pc.and_(pc.is_valid(s), pc.invert(short))
+        if pc.any(rest).as_py():
+            sub_failures = _Failures()
+            sub_ints = _parse_integers(pc.filter(s, rest), sub_failures)
+            ints = pc.replace_with_mask(ints, rest, sub_ints)
+            failures.add_codes(rest, sub_failures.code)
     _check_bounds(ints, sql_type, failures)
     return failures.finish(ints, sql_type.arrow_type())
 
@@ -529,13 +543,19 @@ def _micros(hour: pa.Array, minute: pa.Array, second: pa.Array, fraction: pa.Arr
 
 
 def _cast_time(s: pa.Array, sql_type: SqlType) -> CastResult:
+    target = pa.time64("us")
+    if _all_match(s, _TIME_FAST):
+        # Arrow has no text-to-time cast, but parses (and range-checks) a clock on a date.
+        stamps = _try_cast(pc.binary_join_element_wise("1970-01-01 ", s, ""), pa.timestamp("us"))
+        if stamps is not None:
+            return CastResult(stamps.cast(pa.int64()).cast(target), _NO_INDICES, _NO_RULES)
     h, mi, sec, f = pc.extract_regex(s, _TIME_PARTS).flatten()
     hour, minute, second = _ints(h), _ints(mi), _ints(sec)
     ok = pc.fill_null(_clock_ok(hour, minute, second), False)
     micros = _micros(hour, minute, second, _ints(pc.utf8_rpad(f, width=6, padding="0")))
     failures = _Failures()
     failures.add(_fails(s, ok), "time")
-    return failures.finish(_keep(ok, micros).cast(pa.time64("us")), pa.time64("us"))
+    return failures.finish(_keep(ok, micros).cast(target), target)
 
 
 _BIGINT = SqlType("BIGINT")

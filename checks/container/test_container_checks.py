@@ -1,0 +1,324 @@
+"""Each container/manifest check passes on the repository's files and fails on a broken copy.
+
+Run: /work/main/.venv/bin/python -m pytest checks/container -q
+The rule tests import the checkers directly; the ``static.sh`` tests run the real tools
+(hadolint, kubernetes-validate), which static.sh installs into its cache on first use.
+"""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+
+CHECKS = Path(__file__).resolve().parent
+REPO = CHECKS.parent.parent
+sys.path.insert(0, str(CHECKS))
+
+import dockerfile_check  # noqa: E402
+import job_check  # noqa: E402
+import pss_check  # noqa: E402
+
+JOB_FILE = REPO / "k8s" / "ingestor-job.yaml"
+DOCKERFILE = REPO / "docker" / "Dockerfile"
+
+
+def load_job() -> dict:
+    return yaml.safe_load(JOB_FILE.read_text(encoding="utf-8"))
+
+
+def pod(job: dict) -> dict:
+    return job["spec"]["template"]["spec"]
+
+
+def ctr(job: dict) -> dict:
+    return pod(job)["containers"][0]
+
+
+def csc(job: dict) -> dict:
+    return ctr(job)["securityContext"]
+
+
+def psc(job: dict) -> dict:
+    return pod(job)["securityContext"]
+
+
+def env(job: dict, name: str) -> dict:
+    return next(e for e in ctr(job)["env"] if e["name"] == name)
+
+
+def mutated(change: Callable[[dict], object]) -> dict:
+    job = copy.deepcopy(load_job())
+    change(job)
+    return job
+
+
+def pss_rules(job: dict) -> set[str]:
+    violations, pods = pss_check.check_documents([job])
+    assert pods == 1
+    return {v.rule for v in violations}
+
+
+# --------------------------------------------------------------------------- restricted PSS
+
+def test_the_job_meets_restricted() -> None:
+    assert pss_rules(load_job()) == set()
+
+
+def _init_container_without_sc(job: dict) -> None:
+    pod(job)["initContainers"] = [{"name": "init", "image": "busybox:1.36"}]
+
+
+def _ephemeral_without_sc(job: dict) -> None:
+    pod(job)["ephemeralContainers"] = [{"name": "debug", "image": "busybox:1.36"}]
+
+
+def _pod_level_runasnonroot_false(job: dict) -> None:
+    psc(job)["runAsNonRoot"] = False
+    csc(job)["runAsNonRoot"] = True
+
+
+def _uid_without_runasnonroot(job: dict) -> None:
+    psc(job).pop("runAsNonRoot")
+    csc(job).pop("runAsNonRoot")
+    psc(job)["runAsUser"] = 1001
+
+
+def _seccomp_only_in_container(job: dict) -> None:
+    psc(job).pop("seccompProfile")
+    csc(job)["seccompProfile"] = {"type": "RuntimeDefault"}
+
+
+REJECTED = {
+    # the cases of shared/research/k8s.md section 3
+    "no seccompProfile": (lambda j: psc(j).pop("seccompProfile"), "seccomp"),
+    "drop all in lower case": (lambda j: csc(j)["capabilities"].update(drop=["all"]), "capabilities"),
+    "runAsUser 1001 without runAsNonRoot": (_uid_without_runasnonroot, "run-as-non-root"),
+    "allowPrivilegeEscalation unset": (lambda j: csc(j).pop("allowPrivilegeEscalation"), "privilege-escalation"),
+    "allowPrivilegeEscalation true": (lambda j: csc(j).update(allowPrivilegeEscalation=True), "privilege-escalation"),
+    "seccomp Unconfined": (lambda j: psc(j).update(seccompProfile={"type": "Unconfined"}), "seccomp"),
+    "container runAsUser 0": (lambda j: csc(j).update(runAsUser=0), "run-as-user"),
+    "pod runAsUser 0": (lambda j: psc(j).update(runAsUser=0), "run-as-user"),
+    "initContainer without securityContext": (_init_container_without_sc, "privilege-escalation"),
+    "nfs volume": (lambda j: pod(j)["volumes"].append({"name": "n", "nfs": {"server": "s", "path": "/"}}), "volume-types"),
+    "add CHOWN": (lambda j: csc(j)["capabilities"].update(add=["CHOWN"]), "capabilities"),
+    "add SYS_ADMIN": (lambda j: csc(j)["capabilities"].update(add=["SYS_ADMIN"]), "capabilities-baseline"),
+    "hostNetwork": (lambda j: pod(j).update(hostNetwork=True), "host-namespaces"),
+    "hostPID": (lambda j: pod(j).update(hostPID=True), "host-namespaces"),
+    "hostIPC": (lambda j: pod(j).update(hostIPC=True), "host-namespaces"),
+    "hostPort 80": (lambda j: ctr(j).update(ports=[{"containerPort": 80, "hostPort": 80}]), "host-ports"),
+    "privileged": (lambda j: csc(j).update(privileged=True), "privileged"),
+    "unsafe sysctl": (lambda j: psc(j).update(sysctls=[{"name": "net.core.somaxconn", "value": "1024"}]), "sysctls"),
+    "no capabilities block": (lambda j: csc(j).pop("capabilities"), "capabilities"),
+    "pod runAsNonRoot false, container true": (_pod_level_runasnonroot_false, "run-as-non-root"),
+    # the rest of the standard
+    "hostPath volume": (lambda j: pod(j)["volumes"].append({"name": "h", "hostPath": {"path": "/data"}}), "host-path-volumes"),
+    "procMount Unmasked": (lambda j: csc(j).update(procMount="Unmasked"), "proc-mount"),
+    "SELinux type spc_t": (lambda j: csc(j).update(seLinuxOptions={"type": "spc_t"}), "selinux"),
+    "SELinux user": (lambda j: psc(j).update(seLinuxOptions={"user": "system_u"}), "selinux"),
+    "AppArmor Unconfined field": (lambda j: csc(j).update(appArmorProfile={"type": "Unconfined"}), "apparmor"),
+    "AppArmor unconfined annotation": (
+        lambda j: j["spec"]["template"]["metadata"].update(
+            annotations={"container.apparmor.security.beta.kubernetes.io/ingestor": "unconfined"}),
+        "apparmor"),
+    "Windows hostProcess": (lambda j: psc(j).update(windowsOptions={"hostProcess": True}), "host-process"),
+    "ephemeral container without securityContext": (_ephemeral_without_sc, "capabilities"),
+}
+
+ADMITTED = {
+    "seccomp only at container level": _seccomp_only_in_container,
+    "add NET_BIND_SERVICE": lambda j: csc(j)["capabilities"].update(add=["NET_BIND_SERVICE"]),
+    "extra emptyDir volume": lambda j: pod(j)["volumes"].append({"name": "e", "emptyDir": {}}),
+    "seccomp Localhost": lambda j: psc(j).update(seccompProfile={"type": "Localhost", "localhostProfile": "p.json"}),
+    "safe sysctl": lambda j: psc(j).update(sysctls=[{"name": "net.ipv4.ip_local_port_range", "value": "1024 65535"}]),
+    "SELinux container_t": lambda j: csc(j).update(seLinuxOptions={"type": "container_t", "level": "s0:c1,c2"}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REJECTED))
+def test_pss_rejects(case: str) -> None:
+    change, rule = REJECTED[case]
+    assert rule in pss_rules(mutated(change))
+
+
+@pytest.mark.parametrize("case", sorted(ADMITTED))
+def test_pss_admits(case: str) -> None:
+    assert pss_rules(mutated(ADMITTED[case])) == set()
+
+
+def test_pss_looks_inside_cronjobs_and_deployments() -> None:
+    template = mutated(lambda j: csc(j).update(privileged=True))["spec"]["template"]
+    cron = {"kind": "CronJob", "metadata": {"name": "c"},
+            "spec": {"jobTemplate": {"spec": {"template": template}}}}
+    deploy = {"kind": "Deployment", "metadata": {"name": "d"}, "spec": {"template": template}}
+    violations, pods = pss_check.check_documents([cron, deploy, {"kind": "Secret"}])
+    assert pods == 2
+    assert {v.resource for v in violations if v.rule == "privileged"} == {"CronJob/c", "Deployment/d"}
+
+
+def test_baseline_profile_is_looser() -> None:
+    job = mutated(lambda j: csc(j).pop("allowPrivilegeEscalation"))
+    violations, _ = pss_check.check_documents([job], profile="baseline")
+    assert violations == []
+
+
+# --------------------------------------------------------------------------- the Job's own rules
+
+def job_problems(job: dict) -> list[str]:
+    problems, jobs = job_check.check_documents([job])
+    assert jobs == 1
+    return problems
+
+
+def test_the_job_meets_its_rules() -> None:
+    assert job_problems(load_job()) == []
+
+
+def _literal_password(job: dict) -> None:
+    env(job, "CLIENT_PASSWORD").pop("valueFrom")
+    env(job, "CLIENT_PASSWORD")["value"] = "hunter2"
+
+
+JOB_BROKEN = {
+    "literal CLIENT_PASSWORD": (_literal_password, "CLIENT_PASSWORD must come from a Secret"),
+    "missing TITLE": (lambda j: ctr(j)["env"].remove(env(j, "TITLE")), "env TITLE is missing"),
+    "CLIENT_PVC differs from claimName": (lambda j: env(j, "CLIENT_PVC").update(value="other"), "must equal the claimName"),
+    "fixed runAsUser": (lambda j: psc(j).update(runAsUser=1001), "runAsUser is set"),
+    "fixed fsGroup": (lambda j: psc(j).update(fsGroup=2000), "fsGroup is set"),
+    "no memory limit": (lambda j: ctr(j)["resources"]["limits"].pop("memory"), "limits.memory"),
+    "no ttlSecondsAfterFinished": (lambda j: j["spec"].pop("ttlSecondsAfterFinished"), "ttlSecondsAfterFinished"),
+    "no backoffLimit": (lambda j: j["spec"].pop("backoffLimit"), "backoffLimit"),
+    "no activeDeadlineSeconds": (lambda j: j["spec"].pop("activeDeadlineSeconds"), "activeDeadlineSeconds"),
+    "no /tmp volume": (
+        lambda j: ctr(j).update(volumeMounts=[m for m in ctr(j)["volumeMounts"] if m["mountPath"] != "/tmp"]),
+        "writable volume at /tmp"),
+    "SRC_PATH not mounted": (lambda j: env(j, "SRC_PATH").update(value="/srv/raw"), "SRC_PATH /srv/raw"),
+    "shared volume not a PVC": (
+        lambda j: next(v for v in pod(j)["volumes"] if v["name"] == "shared").update(
+            persistentVolumeClaim=None, emptyDir={}),
+        "no PersistentVolumeClaim mounted"),
+    "renamed container": (lambda j: ctr(j).update(name="main"), "no container named"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(JOB_BROKEN))
+def test_job_check_rejects(case: str) -> None:
+    change, message = JOB_BROKEN[case]
+    problems = job_problems(mutated(change))
+    assert any(message in p for p in problems), problems
+
+
+# --------------------------------------------------------------------------- Dockerfile rules
+
+def test_the_dockerfile_meets_its_rules() -> None:
+    assert dockerfile_check.check(DOCKERFILE.read_text(encoding="utf-8")) == []
+
+
+DOCKERFILE_BROKEN = {
+    "USER root": (("USER 10001:0", "USER root"), "not numeric"),
+    "USER 0": (("USER 10001:0", "USER 0"), "root (UID 0)"),
+    "no USER": (("USER 10001:0\n", ""), "no USER"),
+    "named USER": (("USER 10001:0", "USER app"), "not numeric"),
+    "group not 0": (("USER 10001:0", "USER 10001:10001"), "group must be 0"),
+    "no chgrp": (("chgrp -R 0 /app", "true"), "chgrp -R 0 /app"),
+    "no chmod g=u": (("chmod -R g=u /app", "true"), "chmod -R g=u /app"),
+    "shell-form ENTRYPOINT": (('ENTRYPOINT ["/app/entrypoint"]', "ENTRYPOINT /app/entrypoint"), "shell form"),
+    "base image latest": (("ARG PYTHON_IMAGE=python:3.11-slim", "ARG PYTHON_IMAGE=python:latest"), "pin a release tag"),
+    "base image untagged": (("ARG PYTHON_IMAGE=python:3.11-slim", "ARG PYTHON_IMAGE=python"), "pin a release tag"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(DOCKERFILE_BROKEN))
+def test_dockerfile_check_rejects(case: str) -> None:
+    (old, new), message = DOCKERFILE_BROKEN[case]
+    text = DOCKERFILE.read_text(encoding="utf-8")
+    assert old in text, "the real Dockerfile changed; update this case"
+    problems = dockerfile_check.check(text.replace(old, new))
+    assert any(message in p for p in problems), problems
+
+
+def test_dockerfile_user_only_counts_in_the_final_stage() -> None:
+    text = DOCKERFILE.read_text(encoding="utf-8").replace("USER 10001:0\n", "")
+    text = text.replace("AS runtime", "AS runtime\nUSER 10001:0\nFROM scratch AS last\nRUN true")
+    assert any("no USER" in p for p in dockerfile_check.check(text))
+
+
+# --------------------------------------------------------------------------- static.sh end to end
+
+def static(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["bash", str(CHECKS / "static.sh"), *map(str, args)],
+                          capture_output=True, text=True, timeout=600, check=False)
+
+
+@pytest.fixture(scope="module")
+def tools() -> None:
+    result = static("tools")
+    assert result.returncode == 0, result.stderr
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_static_passes_on_the_repository(tools: None) -> None:
+    result = static()
+    assert result.returncode == 0, result.stderr
+    assert "all checks passed" in result.stderr
+
+
+@pytest.mark.parametrize(("old", "new", "expect"), [
+    ("USER 10001:0", "USER root", "DL3002"),                       # hadolint: last USER root
+    ("USER 10001:0", "USER app", "DL3066"),                        # hadolint: named USER
+    ("FROM ${PYTHON_IMAGE} AS runtime", "FROM python:latest AS runtime", "DL3007"),
+    ("USER 10001:0\n", "", "no USER"),                             # ours: hadolint is silent here
+])
+def test_static_dockerfile_fails_on_broken_copies(tools: None, tmp_path: Path, old: str, new: str, expect: str) -> None:
+    text = DOCKERFILE.read_text(encoding="utf-8")
+    assert old in text
+    broken = write(tmp_path / "Dockerfile", text.replace(old, new))
+    result = static("dockerfile", broken)
+    assert result.returncode == 1
+    assert expect in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(("old", "new", "expect"), [
+    ("volumeMounts:", "volumeMount:", "Additional properties are not allowed"),
+    ("backoffLimit: 2", "backoffLimit: two", "is not of type 'integer'"),
+])
+def test_static_schema_fails_on_broken_copies(tools: None, tmp_path: Path, old: str, new: str, expect: str) -> None:
+    text = JOB_FILE.read_text(encoding="utf-8")
+    assert old in text
+    broken = write(tmp_path / "job.yaml", text.replace(old, new, 1))
+    result = static("schema", broken)
+    assert result.returncode == 1
+    assert expect in result.stdout + result.stderr
+
+
+def test_static_schema_renders_kustomizations(tools: None, tmp_path: Path) -> None:
+    text = JOB_FILE.read_text(encoding="utf-8").replace("ttlSecondsAfterFinished: 86400", "ttlSecondsAfterFinished: []")
+    write(tmp_path / "k" / "ingestor-job.yaml", text)
+    write(tmp_path / "k" / "kustomization.yaml", "resources:\n  - ingestor-job.yaml\n")
+    result = static("schema", tmp_path / "k")
+    assert result.returncode == 1
+    assert "ttlSecondsAfterFinished" in result.stdout + result.stderr
+
+
+def test_static_pss_fails_on_a_broken_copy(tools: None, tmp_path: Path) -> None:
+    broken = write(tmp_path / "job.yaml", yaml.safe_dump(mutated(lambda j: pod(j).update(hostNetwork=True))))
+    result = static("pss", broken)
+    assert result.returncode == 1
+    assert "host-namespaces" in result.stdout + result.stderr
+
+
+def test_static_job_fails_on_a_broken_copy(tools: None, tmp_path: Path) -> None:
+    broken = write(tmp_path / "job.yaml", yaml.safe_dump(mutated(_literal_password)))
+    result = static("job", broken)
+    assert result.returncode == 1
+    assert "must come from a Secret" in result.stdout + result.stderr
