@@ -34,7 +34,7 @@ cleanup() {
         mariadb -h 127.0.0.1 -u root -e "DROP DATABASE IF EXISTS \`$DB_NAME\`; DROP USER IF EXISTS '$DB_USER'@'127.0.0.1';" \
             || echo "[smoke] warning: could not drop $DB_NAME" >&2
     fi
-    podman rm -f -i tb-smoke-sigterm >/dev/null 2>&1 || true
+    podman rm -f -i tb-smoke-sigterm tb-smoke-backend >/dev/null 2>&1 || true
     rm -rf "$WORK"
     exit "$rc"
 }
@@ -88,6 +88,8 @@ build() { # build DOCKERFILE TAG LOG
 build "$TB_REPO/docker/Dockerfile" "$IMAGE" "$WORK/build.log" \
     || { tail -40 "$WORK/build.log" >&2; tb_fail "buildah bud docker/Dockerfile"; }
 ok "image builds"
+# rebuilds leave untagged layers behind; drop those older than a day, keep today's cache
+podman image prune -f --filter until=24h >/dev/null 2>&1 || true
 step "built $IMAGE"
 
 # ---------------------------------------------------------------- image checks
@@ -136,10 +138,15 @@ expect_exit() { # expect_exit NAME CODE [podman run options...] -- [args...]
 }
 expect_exit help 0 -- --help
 grep -q -- '--plugin' "$WORK/help.out" || tb_fail "--help does not mention --plugin"
+expect_exit plugins 0 -- plugins
+grep -q 'tabular_classification' "$WORK/plugins.out" || tb_fail "tabular_classification is not installed in the image"
 expect_exit no-mysql-host 64 -- --plugin tabular_classification
 expect_exit mysql-unreachable 65 -e MYSQL_HOST=127.0.0.1 -e MYSQL_PORT=1 -e MYSQL_WAIT_SECONDS=2 \
     -- --plugin tabular_classification
 expect_exit bad-port 2 -e MYSQL_HOST=127.0.0.1 -e MYSQL_PORT=x -- --plugin tabular_classification
+# the local opt-out reaches tb-ingest, which refuses the missing TABLE_NAME with 2 (not 64)
+expect_exit skip-db-wait 2 -e TRACEBLOC_SKIP_DB_WAIT=1 -- --plugin tabular_classification
+grep -q 'TABLE_NAME' "$WORK/skip-db-wait.out" || tb_fail "skip-db-wait: tb-ingest did not run"
 expect_exit prefixed-wins 65 -e MYSQL_HOST=127.0.0.1 -e MYSQL_PORT=3306 -e TRACEBLOC_MYSQL_PORT=1 \
     -e MYSQL_WAIT_SECONDS=1 -- --plugin tabular_classification
 
@@ -158,47 +165,80 @@ ok "SIGTERM while waiting -> exit 143"
 step "entrypoint cases done"
 
 # ---------------------------------------------------------------- ingest the bundled sample
+# Into a throw-away database and user on the host's MariaDB, registering with the core's
+# backend double (run from the image itself, since the core ships it) on the host network.
 if [ -f "$SAMPLE_DIR/ingest.yaml" ]; then
     suffix=$(od -An -N4 -tx4 /dev/urandom | tr -d ' \n')
     DB_NAME="tbsmoke_$suffix"
     DB_USER="tbsmoke_$suffix"
     db_password=$(od -An -N12 -tx4 /dev/urandom | tr -d ' \n')
+    client_secret=$(od -An -N12 -tx4 /dev/urandom | tr -d ' \n')
     mariadb -h 127.0.0.1 -u root -e "CREATE DATABASE \`$DB_NAME\` CHARACTER SET utf8mb4;
         CREATE USER '$DB_USER'@'127.0.0.1' IDENTIFIED BY '$db_password';
         GRANT ALL PRIVILEGES ON \`$DB_NAME\`.* TO '$DB_USER'@'127.0.0.1';" \
         || tb_fail "cannot create the throw-away database on 127.0.0.1:3306"
+
+    podman rm -f -i tb-smoke-backend >/dev/null 2>&1 || true
+    "${podman_run[@]:0:4}" "${podman_run[@]:5}" -d --name tb-smoke-backend --entrypoint python "$IMAGE" \
+        -m tracebloc_ingestor.testing.backend_double --port 0 \
+        --client-id smoke-client --client-secret "$client_secret" >/dev/null
+    api_url=""
+    for _ in $(seq 1 50); do
+        api_url=$(podman logs tb-smoke-backend 2>/dev/null | grep -m1 '^http://' || true)
+        [ -n "$api_url" ] && break
+        sleep 0.2
+    done
+    [ -n "$api_url" ] || { podman logs tb-smoke-backend >&2; tb_fail "the backend double did not start"; }
+
     shared="$WORK/shared"
     mkdir -p "$shared" && chgrp 0 "$shared" && chmod 0770 "$shared"   # like a group-0 PVC
-    label_file=$(sed -n 's/^ *csv: *//p' "$SAMPLE_DIR/ingest.yaml" | head -1 | tr -d "\"'")
     table=tbsmoke_tabular
     env_file="$WORK/ingest.env"     # credentials via a file, not the command line
-    cat >"$env_file" <<EOF
-MYSQL_HOST=127.0.0.1
-MYSQL_PORT=3306
-MYSQL_WAIT_SECONDS=10
-DB_USER=$DB_USER
-DB_PASSWORD=$db_password
-DB_NAME=$DB_NAME
-SRC_PATH=/data/source
-LABEL_FILE=${label_file:-}
-INGEST_CONFIG=/data/source/ingest.yaml
-TABLE_NAME=$table
-TITLE=smoke test
-LOG_LEVEL=INFO
-STORAGE_PATH=/data/shared
-TRACEBLOC_API_URL=http://127.0.0.1:9/
-EOF
-    [ -n "$label_file" ] || sed -i '/^LABEL_FILE=/d' "$env_file"
-    expect_exit ingest-sample 0 --env-file "$env_file" \
-        -v "$SAMPLE_DIR:/data/source:ro" -v "$shared:/data/shared" \
-        -- --plugin tabular_classification
-    log="$WORK/ingest-sample.out"
-    grep -q '📊 INGESTION SUMMARY 📊' "$log" || tb_fail "no INGESTION SUMMARY line in the log"
-    if grep -qF "$db_password" "$log"; then tb_fail "the database password appears in the log"; fi
-    rows=$(mariadb -h 127.0.0.1 -u root -N -e "SELECT COUNT(*) FROM \`$DB_NAME\`.\`$table\`") \
-        || tb_fail "table $table was not created"
-    [ "$rows" -gt 0 ] || tb_fail "table $table is empty"
-    ok "ingested the tabular sample: $rows rows in $DB_NAME.$table"
+    {
+        echo "CLIENT_ID=smoke-client"
+        echo "CLIENT_PASSWORD=$client_secret"
+        echo "TRACEBLOC_API_URL=$api_url"
+        echo "MYSQL_HOST=127.0.0.1"
+        echo "MYSQL_PORT=3306"
+        echo "MYSQL_WAIT_SECONDS=10"
+        echo "DB_USER=$DB_USER"
+        echo "DB_PASSWORD=$db_password"
+        echo "DB_NAME=$DB_NAME"
+        echo "SRC_PATH=/data/source"
+        echo "INGEST_CONFIG=/data/source/ingest.yaml"
+        echo "TABLE_NAME=$table"
+        echo "TITLE=smoke test"
+        echo "LOG_LEVEL=INFO"
+        echo "STORAGE_PATH=/data/shared"
+    } >"$env_file"
+    ingest_opts=(--env-file "$env_file" -v "$SAMPLE_DIR:/data/source:ro" -v "$shared:/data/shared")
+    count_rows() { mariadb -h 127.0.0.1 -u root -N -e "SELECT COUNT(*) FROM \`$DB_NAME\`.\`$table\`"; }
+    check_log() { # check_log RUN-NAME: summary present, no password anywhere
+        local log="$WORK/$1.out"
+        grep -q '📊 INGESTION SUMMARY 📊' "$log" || tb_fail "$1: no INGESTION SUMMARY line in the log"
+        if grep -qF -e "$db_password" -e "$client_secret" "$log"; then
+            tb_fail "$1: a password appears in the container log"
+        fi
+    }
+
+    expect_exit ingest-sample 0 "${ingest_opts[@]}" -- --plugin tabular_classification
+    check_log ingest-sample
+    rows=$(count_rows) || tb_fail "table $table was not created"
+    want=$(($(grep -c . "$SAMPLE_DIR/customers.csv") - 1))
+    [ "$rows" -eq "$want" ] || tb_fail "table $table has $rows rows, the sample has $want"
+    grep -q "Inserted to Database: $rows" "$WORK/ingest-sample.out" \
+        || tb_fail "the summary does not report $rows rows inserted"
+    podman logs tb-smoke-backend >"$WORK/backend.out" 2>&1
+    grep -q "POST /global_meta/summary/$table/ -> 20[01]" "$WORK/backend.out" \
+        || { cat "$WORK/backend.out" >&2; tb_fail "no accepted registration at the backend double"; }
+    ok "ingested the tabular sample: $rows rows in $DB_NAME.$table, registered"
+
+    # the Deploy docs' rerun: the same input again duplicates nothing
+    expect_exit ingest-rerun 0 "${ingest_opts[@]}" -- --plugin tabular_classification
+    check_log ingest-rerun
+    [ "$(count_rows)" -eq "$rows" ] || tb_fail "the rerun changed the row count to $(count_rows)"
+    ok "rerun of the same input: still $rows rows"
+    podman rm -f -i tb-smoke-backend >/dev/null 2>&1 || true
 else
     tb_log "SKIPPED ingest case: no $SAMPLE_DIR/ingest.yaml yet"
 fi

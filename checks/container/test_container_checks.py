@@ -8,9 +8,12 @@ The rule tests import the checkers directly; the ``static.sh`` tests run the rea
 from __future__ import annotations
 
 import copy
+import signal
+import socket
 import subprocess
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -322,3 +325,123 @@ def test_static_job_fails_on_a_broken_copy(tools: None, tmp_path: Path) -> None:
     result = static("job", broken)
     assert result.returncode == 1
     assert "must come from a Secret" in result.stdout + result.stderr
+
+
+# --------------------------------------------------------------------------- the entrypoint
+# docker/entrypoint run on the host with a stand-in tb-ingest that reports its arguments.
+
+ENTRYPOINT = REPO / "docker" / "entrypoint"
+
+
+@pytest.fixture
+def fake_bin(tmp_path: Path) -> Path:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    tb = bin_dir / "tb-ingest"
+    tb.write_text('#!/bin/sh\necho "tb-ingest called with: $*"\nexit "${FAKE_EXIT:-0}"\n', encoding="utf-8")
+    tb.chmod(0o755)
+    (bin_dir / "python").symlink_to(sys.executable)
+    return bin_dir
+
+
+def run_entrypoint(fake_bin: Path, *args: str, timeout: float = 30, **env: str) -> subprocess.CompletedProcess[str]:
+    environ = {"PATH": f"{fake_bin}:/usr/bin:/bin", **env}
+    return subprocess.run(["sh", str(ENTRYPOINT), *args], env=environ, capture_output=True,
+                          text=True, timeout=timeout, check=False)
+
+
+@pytest.fixture
+def listening_port() -> Iterator[int]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        yield s.getsockname()[1]
+
+
+@pytest.fixture
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_entrypoint_without_mysql_host_exits_64(fake_bin: Path) -> None:
+    result = run_entrypoint(fake_bin, "--plugin", "tabular_classification")
+    assert result.returncode == 64
+    assert "tb-ingest called" not in result.stdout
+    assert "MYSQL_HOST" in result.stderr
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["plugins", "--json"], ["--plugin", "x", "-h"]])
+def test_entrypoint_needs_no_database_for_help_and_listing(fake_bin: Path, args: list[str]) -> None:
+    result = run_entrypoint(fake_bin, *args)
+    assert result.returncode == 0
+    assert f"tb-ingest called with: {' '.join(args)}" in result.stdout
+
+
+def test_entrypoint_skip_db_wait(fake_bin: Path) -> None:
+    result = run_entrypoint(fake_bin, "--plugin", "p", TRACEBLOC_SKIP_DB_WAIT="1", FAKE_EXIT="2")
+    assert result.returncode == 2
+    assert "tb-ingest called with: --plugin p" in result.stdout
+
+
+def test_entrypoint_waits_then_execs_with_the_arguments(fake_bin: Path, listening_port: int) -> None:
+    result = run_entrypoint(fake_bin, "--plugin", "tabular_classification", "--table", "a b",
+                            MYSQL_HOST="127.0.0.1", MYSQL_PORT=str(listening_port),
+                            DB_PASSWORD="s3cret-value", FAKE_EXIT="7")
+    assert result.returncode == 7                   # tb-ingest's code is the container's
+    assert "tb-ingest called with: --plugin tabular_classification --table a b" in result.stdout
+    assert "s3cret-value" not in result.stdout + result.stderr
+
+
+def test_entrypoint_unreachable_mysql_exits_65(fake_bin: Path, closed_port: int) -> None:
+    result = run_entrypoint(fake_bin, "--plugin", "p", MYSQL_HOST="127.0.0.1",
+                            MYSQL_PORT=str(closed_port), MYSQL_WAIT_SECONDS="1")
+    assert result.returncode == 65
+    assert "tb-ingest called" not in result.stdout
+
+
+def test_entrypoint_prefixed_names_win(fake_bin: Path, listening_port: int, closed_port: int) -> None:
+    result = run_entrypoint(fake_bin, MYSQL_HOST="127.0.0.1", MYSQL_PORT=str(listening_port),
+                            TRACEBLOC_MYSQL_PORT=str(closed_port), MYSQL_WAIT_SECONDS="0")
+    assert result.returncode == 65
+    result = run_entrypoint(fake_bin, TRACEBLOC_MYSQL_HOST="127.0.0.1", MYSQL_PORT=str(listening_port))
+    assert result.returncode == 0
+
+
+@pytest.mark.parametrize(("name", "value"), [("MYSQL_PORT", "x"), ("MYSQL_PORT", "70000"),
+                                             ("MYSQL_WAIT_SECONDS", "1.5"), ("TRACEBLOC_MYSQL_PORT", "-1")])
+def test_entrypoint_refuses_bad_numbers_with_2(fake_bin: Path, name: str, value: str) -> None:
+    result = run_entrypoint(fake_bin, MYSQL_HOST="127.0.0.1", **{name: value})
+    assert result.returncode == 2
+    assert name in result.stderr
+
+
+def test_entrypoint_sigterm_while_waiting_exits_143_at_once(fake_bin: Path, closed_port: int) -> None:
+    proc = subprocess.Popen(["sh", str(ENTRYPOINT)], env={
+        "PATH": f"{fake_bin}:/usr/bin:/bin", "MYSQL_HOST": "127.0.0.1",
+        "MYSQL_PORT": str(closed_port), "MYSQL_WAIT_SECONDS": "60"},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGTERM)
+        start = time.monotonic()
+        assert proc.wait(timeout=10) == 143
+        assert time.monotonic() - start < 5
+    finally:
+        proc.kill()
+        proc.communicate()
+
+
+# --------------------------------------------------------------------------- docs stay true
+
+def test_the_documented_overlay_is_the_one_ci_renders() -> None:
+    """docs/deploy.md shows fixtures/overlay (only the path to k8s/ differs)."""
+    text = (REPO / "docs" / "deploy.md").read_text(encoding="utf-8")
+    blocks = [yaml.safe_load(b.split("```", 1)[0]) for b in text.split("```yaml\n")[1:]]
+    fixture = CHECKS / "fixtures" / "overlay"
+    kustomization = yaml.safe_load((fixture / "kustomization.yaml").read_text(encoding="utf-8"))
+    patch = yaml.safe_load((fixture / "job-patch.yaml").read_text(encoding="utf-8"))
+    documented = next(b for b in blocks if b.get("kind") == "Kustomization")
+    assert {**documented, "resources": None} == {**kustomization, "resources": None}
+    assert patch in blocks

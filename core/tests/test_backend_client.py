@@ -11,8 +11,8 @@ import subprocess
 import time
 import types
 import uuid
-from email.utils import format_datetime
 from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
 
 import pytest
 import urllib3
@@ -30,7 +30,7 @@ from tracebloc_ingestor.sinks.backend import (
 from tracebloc_ingestor.testing.backend_double import BackendDouble, Response
 
 SUMMARY = "global_meta/summary/"
-FAST = dict(deadline=5.0, connect_timeout=1.0, read_timeout=2.0, backoff_base=0.01, backoff_max=0.05)
+FAST = {"deadline": 5.0, "connect_timeout": 1.0, "read_timeout": 2.0, "backoff_base": 0.01, "backoff_max": 0.05}
 
 
 def payload(**overrides):
@@ -186,9 +186,8 @@ def test_429_honours_retry_after(backend_double, make_client):
 
 def test_retry_after_beyond_the_deadline_gives_up_without_waiting(backend_double, make_client, caplog):
     backend_double.script(SUMMARY, Response(503, headers={"Retry-After": "60"}))
-    with caplog.at_level(logging.INFO, logger="tracebloc_ingestor"):
-        with pytest.raises(BackendError) as caught:
-            make_client(deadline=2.0).register("pets", payload())
+    with caplog.at_level(logging.INFO, logger="tracebloc_ingestor"), pytest.raises(BackendError) as caught:
+        make_client(deadline=2.0).register("pets", payload())
     assert (caught.value.status, caught.value.reason_slug) == (503, "http_503")
     assert len(backend_double.requests) == 1
     assert "retrying" not in caplog.text  # it did not go to sleep first
@@ -334,9 +333,8 @@ def test_errors_and_logs_never_carry_secrets(backend_double, make_client, caplog
     backend_double.rotate_token("minted-SECRET-token")
     client = make_client(client_id="client-id", client_password="client-secret")
     backend_double.script(SUMMARY, Response(500, body=b"echo: SECRET-BODY-VALUE"), Response(400, body=b"SECRET-BODY-VALUE"))
-    with caplog.at_level(logging.DEBUG):
-        with pytest.raises(BackendError) as caught:
-            client.register("pets", payload(labels={"SECRET-LABEL": 1}))
+    with caplog.at_level(logging.DEBUG), pytest.raises(BackendError) as caught:
+        client.register("pets", payload(labels={"SECRET-LABEL": 1}))
     text = str(caught.value) + repr(caught.value) + caplog.text + repr(client)
     for secret in ("minted-SECRET-token", "client-secret", "SECRET-BODY-VALUE", "SECRET-LABEL"):
         assert secret not in text
@@ -354,6 +352,12 @@ def test_resolve_base_url():
         resolve_base_url("local", None)
     with pytest.raises(ValueError, match="TRACEBLOC_API_URL"):
         resolve_base_url("prod", "ftp://example.org/")
+
+
+def test_describe_names_the_backend_without_userinfo():
+    client = APIClient("https://user:pw-SECRET@api.example.org:8443/v1", token="t")
+    assert client.describe() == "the backend at https://api.example.org:8443/v1/"
+    client.close()
 
 
 def test_from_settings(backend_double):

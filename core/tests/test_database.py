@@ -233,6 +233,20 @@ def test_nan_is_stored_as_null(url, db):
     assert [r["d"] for r in fetch(url)] == [None, 2.0]
 
 
+def test_infinity_is_refused(db):
+    schema = TableSchema.from_mapping({"d": "DOUBLE"})
+    prepare(db, schema=schema)
+    with pytest.raises(DatabaseError, match="'d': infinite"):
+        db.write("ds", make_batch("run-1", ["a"], schema, d=[float("-inf")]))
+
+
+def test_a_schema_label_is_the_framework_label(db):
+    prepare(db, schema=TableSchema.from_mapping({"label": "INT", "age": "INT"}))
+    assert list(db.table_schema("ds"))[len(FRAMEWORK_COLUMNS):] == ["age"]
+    with pytest.raises(DatabaseError, match="framework column"):
+        prepare(db, table="other", schema=TableSchema(), extra_columns=[Column("Filename", parse_sql_type("TEXT"))])
+
+
 def test_large_batch_goes_through_executemany(url, db):
     prepare(db)
     ids = [f"id-{n}" for n in range(5_000)]

@@ -24,6 +24,8 @@ _LAZY = {
     "CategorySpec": "categories",
     "RunContext": "context",
     "Issue": "issues",
+    "ERROR": "issues",
+    "WARNING": "issues",
     "TableSchema": "schema",
     "Column": "schema",
     "SqlType": "schema",
@@ -40,7 +42,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .categories import CategorySpec
     from .context import RunContext
     from .ingestors import BaseIngestor, CSVIngestor, JSONIngestor
-    from .issues import Issue
+    from .issues import ERROR, WARNING, Issue
     from .runner import run_ingestion
     from .schema import Column, SqlType, TableSchema, parse_sql_type
     from .sinks.backend import APIClient

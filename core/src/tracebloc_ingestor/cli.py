@@ -28,6 +28,10 @@ command-line options win over both, and both win over ingest.yaml):
   DATABASE_URL        a full SQLAlchemy URL; overrides the MYSQL_*/DB_* variables
   STORAGE_PATH        root of the shared volume for files (default /data/shared)
   CLIENT_PVC          name of the PVC shared with the client (default client-pvc)
+  RESIZE_POLICY       images not of target_size: reject (default), resize or pad
+  FULL_DECODE         true: decode every image's pixels while validating
+  MAX_PIXELS          pixel budget per image (default 67108864 = 8192x8192)
+  MIN_SIZE            smallest accepted image as WxH (image categories default to 32x32)
   CLIENT_ID, CLIENT_PASSWORD   client credentials, exchanged for a token
   BACKEND_TOKEN       a ready backend token (preferred over the pair above)
   CLIENT_ENV          prod (default), stg or dev
@@ -70,6 +74,10 @@ def _options(f):
         click.option("--api-url", "api_url", metavar="URL", help="Backend base URL (env TRACEBLOC_API_URL)."),
         click.option("--client-env", "client_env", help="prod, stg or dev (env CLIENT_ENV)."),
         click.option("--auth-scheme", "auth_scheme", help="Token (default) or Bearer."),
+        click.option("--resize-policy", "resize_policy", help="Images not of target_size: reject (default), resize or pad (env RESIZE_POLICY)."),
+        click.option("--full-decode", "full_decode", is_flag=True, help="Decode every image's pixels while validating (env FULL_DECODE)."),
+        click.option("--max-pixels", "max_pixels", help="Pixel budget per image (env MAX_PIXELS; default 67108864)."),
+        click.option("--min-size", "min_size", metavar="WxH", help="Smallest accepted image, e.g. 32x32 (env MIN_SIZE)."),
         click.option("--validate-only", "validate_only", is_flag=True, help="Validate the whole input, write nothing, exit."),
     ]
     for opt in reversed(opts):
@@ -101,7 +109,8 @@ def main(ctx: click.Context, **flags) -> None:
 @main.command("plugins")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def list_plugins(as_json: bool) -> None:
-    """List installed plugins (reads package metadata; imports nothing)."""
+    """List installed plugins: entry-point name (the category, for a category plugin),
+    distribution and version. Reads package metadata only; imports nothing."""
     from .loader import installed_plugins
 
     infos = installed_plugins()
@@ -111,7 +120,7 @@ def list_plugins(as_json: bool) -> None:
     if as_json:
         click.echo(
             json.dumps(
-                [{"distribution": d, "version": v, "categories": sorted(c)} for (d, v), c in sorted(rows.items())], indent=2
+                [{"distribution": d, "version": v, "entry_points": sorted(c)} for (d, v), c in sorted(rows.items())], indent=2
             )
         )
         return
@@ -121,7 +130,7 @@ def list_plugins(as_json: bool) -> None:
     click.echo(f"{'NAME':32} {'DISTRIBUTION':34} VERSION")
     for info in infos:
         click.echo(f"{info.name:32} {info.distribution:34} {info.version}")
-    click.echo("\nCategories by distribution:")
+    click.echo("\nEntry points by distribution (a category's entry point carries its name):")
     for (dist, version), names in sorted(rows.items()):
         click.echo(f"  {dist} {version}: {', '.join(sorted(names))}")
 

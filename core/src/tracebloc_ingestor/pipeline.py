@@ -250,6 +250,7 @@ class Pipeline:
         skipped = ctx.scratch.get("tracebloc.skipped", 0)
         counters = attrs.evolve(
             counters,
+            file_failures=int(ctx.scratch.get("tracebloc.file_failures", 0)),
             processed=processed,
             inserted=processed,
             new_rows=new_rows,

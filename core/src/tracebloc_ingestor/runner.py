@@ -83,7 +83,7 @@ def run_ingestion(
     stop: threading.Event | None = None,
 ) -> RunReport:
     """Configure, run and report one ingestion; never raises for an input or config problem."""
-    from .loader import PluginError, category_table, load_plugins, new_plugin_manager, register_builtin
+    from .loader import PluginError, category_table, check_hooks, load_plugins, new_plugin_manager, register_builtin
     from .settings import ConfigError, load_settings, require_table
 
     out = out or sys.stdout
@@ -105,6 +105,7 @@ def run_ingestion(
         if not names and settings.category and settings.category not in categories:
             names = [settings.category]  # a category named in ingest.yaml loads the plugin of that name
         load_plugins(pm, names)
+        check_hooks(pm)
         categories = category_table(pm)
     except PluginError as exc:
         return _refused(str(exc), err, out, table=settings.table)

@@ -46,6 +46,9 @@ DATA_ID_STRATEGIES = ("content_hash", "column", "uuid")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 AUTH_SCHEMES = ("Token", "Bearer")
 SOURCE_FORMATS = ("csv", "json", "parquet")
+RESIZE_POLICIES = ("reject", "resize", "pad")
+# 8192 x 8192: far above any training image, far below what exhausts a pod's memory.
+DEFAULT_MAX_PIXELS = 8192 * 8192
 _EXTENSION_FORMATS = {
     ".csv": "csv", ".tsv": "csv", ".txt": "csv",
     ".json": "json", ".jsonl": "json", ".ndjson": "json",
@@ -80,6 +83,10 @@ ENV_NAMES = {
     "output_dir": "TRACEBLOC_OUTPUT_DIR",
     "auth_scheme": "TRACEBLOC_AUTH_SCHEME",
     "category": "CATEGORY",
+    "resize_policy": "RESIZE_POLICY",
+    "full_decode": "FULL_DECODE",
+    "max_pixels": "MAX_PIXELS",
+    "min_size": "MIN_SIZE",
 }
 # CLI spelling of fields whose flag is not simply --field-name.
 _FLAG_NAMES = {
@@ -173,6 +180,11 @@ class Settings:
     # files / cluster
     storage_path: Path = attrs.field(default=Path("/data/shared"), converter=Path)
     client_pvc: str = "client-pvc"
+    # images (file-bearing image categories)
+    resize_policy: str = "reject"
+    full_decode: bool = False
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    min_size: tuple[int, int] | None = None
     # backend
     client_id: str | None = None
     client_password: str | None = attrs.field(default=None, repr=False)
@@ -493,6 +505,26 @@ def _target_size(raw: Any, kind: str) -> tuple[int, int]:
     raise _Bad("must be [width, height] with two positive whole numbers")
 
 
+def _bool(raw: Any, kind: str) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise _Bad(f"{_quoted(raw)}is not accepted; use true or false")
+
+
+def _image_options(ld: "_Loader") -> None:
+    """Image checks: flags/env, or spec.file_options in ingest.yaml."""
+    where = ("spec", "file_options")
+    ld.field("resize_policy", "reject", _choice(RESIZE_POLICIES), *where, "resize_policy")
+    ld.field("full_decode", False, _bool, *where, "full_decode")
+    ld.field("max_pixels", DEFAULT_MAX_PIXELS, _int(1), *where, "max_pixels")
+    ld.field("min_size", None, _target_size, *where, "min_size")
+
+
 def _mapping(raw: Any, kind: str) -> Mapping:
     if not isinstance(raw, Mapping):
         raise _Bad("must be a mapping")
@@ -586,6 +618,7 @@ def load_settings(flags: Mapping[str, Any], environ: Mapping[str, str], *, cwd: 
     if storage is None:
         ld.set("storage_path", Path("/data/shared"), "default")
     ld.field("client_pvc", "client-pvc", _pvc)
+    _image_options(ld)
 
     # backend
     ld.field("client_id", None, _text)

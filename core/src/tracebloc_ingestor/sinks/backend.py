@@ -20,8 +20,9 @@ import re
 import ssl
 import threading
 import time
+from collections.abc import Mapping
 from datetime import datetime, timezone
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import attrs
@@ -337,10 +338,20 @@ class APIClient:
             deadline=getattr(settings, "api_deadline", None) or 300.0,
         )
 
-    def __repr__(self) -> str:  # never shows credentials
-        return f"APIClient({self.base_url!r}, auth_scheme={self.auth_scheme!r})"
+    def describe(self) -> str:
+        """Where registrations go, for the run summary."""
+        return f"the backend at {self._public_url()}"
 
-    def __enter__(self) -> APIClient:
+    def _public_url(self) -> str:
+        # An override URL may carry userinfo; it is never shown.
+        parts = urlsplit(self.base_url)
+        host = parts.hostname + (f":{parts.port}" if parts.port else "")
+        return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+    def __repr__(self) -> str:
+        return f"APIClient({self._public_url()!r}, auth_scheme={self.auth_scheme!r})"
+
+    def __enter__(self) -> APIClient:  # noqa: PYI034 - plain classes, Self needs 3.11
         return self
 
     def __exit__(self, *_exc: object) -> None:
@@ -413,7 +424,7 @@ class APIClient:
             status, _ = self._send("POST", "global_meta/ingest_failure/", body, deadline_at, accept=(404,))
         except BackendError as exc:
             log.warning("could not report the failure to the backend: %s", exc)
-        except Exception as exc:  # a failure report must never mask the run's own error
+        except Exception as exc:  # noqa: BLE001 - a failure report must never mask the run's own error
             log.warning("could not report the failure to the backend (%s)", type(exc).__name__)
         else:
             if status == 404:

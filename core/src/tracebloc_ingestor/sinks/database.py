@@ -22,7 +22,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from ..schema import FRAMEWORK_COLUMNS, Column, TableSchema
-from .sql_types import canonical_type, conform_for_sqlite, ddl_type, driver_values, parse_canonical, storable
+from .sql_types import canonical_type, column_values, ddl_type, parse_canonical, storable
 
 __all__ = ["Database", "DatabaseError", "RUNS_TABLE", "META_TABLE", "SALT_KEY"]
 
@@ -223,7 +223,8 @@ class Database:
             raise DatabaseError(f"{table!r} is the ingestor's own bookkeeping table; pick another TABLE_NAME")
         if not (0 < len(run_id) <= 64 and len(category) <= 64):
             raise DatabaseError(f"preparing table {table!r} failed: run id and category are at most 64 characters")
-        features = [*extra_columns, *schema.features]
+        # a schema entry "label" is the target, stored in the framework's own label column
+        features = [column for column in (*extra_columns, *schema.features) if column.name != "label"]
         _check_feature_names(table, features)
         if not 0 < len(salt) <= 127:
             raise DatabaseError(f"preparing table {table!r} failed: the salt must be 1 to 127 bytes")
@@ -267,13 +268,10 @@ class Database:
             return
         columns = []
         for name, array in zip(names, batch.columns):
-            sql_type = parse_canonical(types[name])
-            if self.dialect == "sqlite" and sql_type is not None:
-                try:
-                    array = conform_for_sqlite(array, sql_type)
-                except ValueError as exc:
-                    raise DatabaseError(f"writing a batch to table {table!r} failed: column {name!r}: {exc}") from None
-            columns.append(driver_values(array, self.dialect))
+            try:
+                columns.append(column_values(array, parse_canonical(types[name]), self.dialect))
+            except ValueError as exc:
+                raise DatabaseError(f"writing a batch to table {table!r} failed: column {name!r}: {exc}") from None
         rows = list(zip(*columns))
         self._run(
             "writing a batch to",

@@ -69,6 +69,21 @@ def storable(kind: pa.DataType) -> bool:
     )
 
 
+def column_values(array: pa.Array | pa.ChunkedArray, sql_type: SqlType | None, dialect: str) -> list:
+    """Checked driver values of one column bound for a column of ``sql_type`` (None: unknown type).
+
+    Raises ValueError naming the rule (never a value) for what the database would refuse or,
+    on SQLite, silently store wrongly.
+    """
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    if dialect == "sqlite" and sql_type is not None:
+        array = conform_for_sqlite(array, sql_type)
+    if pa.types.is_floating(array.type) and pc.any(pc.is_inf(array)).as_py():
+        raise ValueError("infinite values cannot be stored (MySQL has no infinity)")
+    return driver_values(array, dialect)
+
+
 def driver_values(array: pa.Array | pa.ChunkedArray, dialect: str) -> list:
     """Python values of one Arrow column in the form the DBAPI driver binds correctly.
 

@@ -1,5 +1,8 @@
 """Helpers for testing tracebloc-ingestor and its plugins (opt-in; import what you need).
 
-``tracebloc_ingestor.testing.fixtures`` holds pytest fixtures: a fresh plugin manager,
-a throwaway MariaDB/MySQL database, and a temporary output folder.
+``tracebloc_ingestor.testing.fixtures`` holds pytest fixtures: a fresh plugin manager
+(``plugin_manager``), a throwaway MariaDB/MySQL database (``mysql_url``), an SQLite file
+(``sqlite_url``) and a backend double (``backend_double``).
+``tracebloc_ingestor.testing.distributions`` builds and installs a throwaway plugin
+distribution for loader tests.
 """

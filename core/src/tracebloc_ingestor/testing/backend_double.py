@@ -33,8 +33,9 @@ import ssl
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 import attrs
@@ -103,10 +104,23 @@ class _Handler(BaseHTTPRequestHandler):
         context = self.server.tls_context
         if context is not None:
             self.request.settimeout(10)
-            self.request = context.wrap_socket(self.request, server_side=True)
+            wrapped = context.wrap_socket(self.request, server_side=True, do_handshake_on_connect=False)
+            try:
+                wrapped.do_handshake()
+            except BaseException:
+                wrapped.close()  # the server only closes the socket it handed us, now detached
+                raise
+            self.request = wrapped
         super().setup()
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            if isinstance(self.request, ssl.SSLSocket):
+                self.request.close()  # the server closes only the detached plain socket
+
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def do_GET(self) -> None:
@@ -234,8 +248,9 @@ class BackendDouble:
             self._thread = None
         self._server.server_close()
 
-    def __enter__(self) -> BackendDouble:
-        return self.start()
+    def __enter__(self) -> BackendDouble:  # noqa: PYI034 - plain classes, Self needs 3.11
+        self.start()
+        return self
 
     def __exit__(self, *_exc: object) -> None:
         self.stop()

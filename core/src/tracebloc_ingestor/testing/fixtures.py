@@ -13,7 +13,7 @@ import pytest
 
 from .mysql import server_unavailable_reason, temporary_database
 
-__all__ = ["mysql_url", "sqlite_url", "require_mysql"]
+__all__ = ["mysql_url", "sqlite_url", "require_mysql", "plugin_manager"]
 
 
 def require_mysql() -> None:
@@ -32,6 +32,14 @@ def mysql_url():
     require_mysql()
     with temporary_database() as url:
         yield url
+
+
+@pytest.fixture
+def plugin_manager():
+    """A fresh plugin manager holding only the hook specs: register your plugins inline."""
+    from ..loader import new_plugin_manager
+
+    return new_plugin_manager()
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import decimal
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Mapping
 
 import attrs
 import pyarrow as pa
@@ -27,10 +27,10 @@ from ..schema import SqlType
 
 __all__ = [
     "DEFAULT_NULL_VALUES",
-    "TEXT_NULL_VALUES",
-    "TEXT_MAX_BYTES",
     "RULES",
     "RULE_MESSAGES",
+    "TEXT_MAX_BYTES",
+    "TEXT_NULL_VALUES",
     "CastResult",
     "TypeInference",
     "cast_column",
@@ -44,25 +44,36 @@ TEXT_NULL_VALUES = frozenset({""})
 TEXT_MAX_BYTES = 65535  # MySQL TEXT
 
 RULES = (
-    "integer", "integer_range", "number", "finite", "decimal", "boolean",
-    "date", "datetime", "time", "max_length", "scalar",
+    "integer",
+    "integer_range",
+    "number",
+    "finite",
+    "decimal",
+    "boolean",
+    "date",
+    "datetime",
+    "time",
+    "max_length",
+    "scalar",
 )
-RULE_MESSAGES: Mapping[str, str] = MappingProxyType({
-    "integer": "not a whole number",
-    "integer_range": "outside the range of the integer type",
-    "number": "not a number",
-    "finite": "not a finite number",
-    "decimal": "not a decimal number that fits the column's precision and scale",
-    "boolean": "not a boolean (true/false, yes/no, y/n, t/f or 1/0)",
-    "date": "not a date of the form YYYY-MM-DD with a year from 1000 to 9999",
-    "datetime": (
-        "not a date-time of the form YYYY-MM-DD[ HH:MM[:SS[.ffffff]]] (a 'T' may replace the space,"
-        " a 'Z' or +HH:MM offset may follow) with a year from 1000 to 9999"
-    ),
-    "time": "not a time of day of the form HH:MM[:SS[.ffffff]]",
-    "max_length": "longer than the column allows",
-    "scalar": "a list or object where a single value is expected",
-})
+RULE_MESSAGES: Mapping[str, str] = MappingProxyType(
+    {
+        "integer": "not a whole number",
+        "integer_range": "outside the range of the integer type",
+        "number": "not a number",
+        "finite": "not a finite number",
+        "decimal": "not a decimal number that fits the column's precision and scale",
+        "boolean": "not a boolean (true/false, yes/no, y/n, t/f or 1/0)",
+        "date": "not a date of the form YYYY-MM-DD with a year from 1000 to 9999",
+        "datetime": (
+            "not a date-time of the form YYYY-MM-DD[ HH:MM[:SS[.ffffff]]] (a 'T' may replace the space,"
+            " a 'Z' or +HH:MM offset may follow) with a year from 1000 to 9999"
+        ),
+        "time": "not a time of day of the form HH:MM[:SS[.ffffff]]",
+        "max_length": "longer than the column allows",
+        "scalar": "a list or object where a single value is expected",
+    }
+)
 
 
 def rule_message(rule: str, sql_type: SqlType | None = None) -> str:
@@ -78,8 +89,10 @@ def rule_message(rule: str, sql_type: SqlType | None = None) -> str:
             return f"longer than {t.length} characters ({t})"
         if rule == "decimal" and t.name == "DECIMAL":
             whole = t.precision - t.scale
-            return (f"not a decimal number that fits {t} (at most {whole} digits before"
-                    f" the point and {t.scale} after it)")
+            return (
+                f"not a decimal number that fits {t} (at most {whole} digits before"
+                f" the point and {t.scale} after it)"
+            )
         if rule == "finite" and t.name == "FLOAT":
             return "not a finite number within the range of FLOAT"
     return RULE_MESSAGES.get(rule, f"breaks rule {rule}")
@@ -105,6 +118,7 @@ _NON_FINITE = r"^[+-]?(?:inf|infinity|nan(?:\([0-9a-z_]*\))?)$"  # matched ignor
 _INT_PLAIN = r"^-?[0-9]+$"  # the fast path: exactly what Arrow parses, minus its hex forms
 _INT_INTEGRAL = r"^[+-]?(?:[0-9]+\.?0*|\.0+)$"  # "12", "+12", "12.", "12.00", ".0"
 _INT_CANON = (r"^(?:\+|(-))?0*([0-9]*?)(?:\.0*)?$", r"\1\2")  # sign and digits, no leading zeros
+_DEC_PLAIN = r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)$"
 _DEC_PARTS = r"^(?P<sign>[+-]?)0*(?P<int>[0-9]*)(?:\.(?P<frac>[0-9]*?)0*)?$"
 _DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 _DATE_PARTS = r"^(?P<y>[0-9]{4})-(?P<mo>[0-9]{2})-(?P<d>[0-9]{2})$"
@@ -235,7 +249,9 @@ def _is_nested(t: pa.DataType) -> bool:
     return pa.types.is_nested(t) or pa.types.is_map(t)
 
 
-def _as_text(values: pa.Array, null_values: frozenset[str] | None, default: frozenset[str], strip: bool) -> pa.Array:
+def _as_text(
+    values: pa.Array, null_values: frozenset[str] | None, default: frozenset[str], strip: bool
+) -> pa.Array:
     """String view of ``values`` with NULL tokens applied; typed input has no tokens."""
     if pa.types.is_string(values.type):
         if strip:
@@ -258,6 +274,17 @@ def cast_column(
     the empty string (values are kept exactly as they are).
     """
     values = _normalise(values)
+    try:
+        return _cast_column(values, sql_type, null_values, allow_non_finite)
+    except pa.ArrowException:
+        # Every cast here is on pre-validated text; should Arrow still object, its message
+        # may quote a cell, so only the type is reported.
+        raise RuntimeError(f"internal error while casting a column to {sql_type}") from None
+
+
+def _cast_column(
+    values: pa.Array, sql_type: SqlType, null_values: frozenset[str] | None, allow_non_finite: bool
+) -> CastResult:
     target = sql_type.arrow_type()
     t = values.type
     if pa.types.is_null(t):
@@ -373,32 +400,45 @@ def _patch(canon: pa.Array, mask: pa.Array, s: pa.Array, parse, failures: _Failu
     return pc.replace_with_mask(canon, mask, pa.array([c for c, _ in parsed], pa.string()))
 
 
-def _digit_counts(d: decimal.Decimal) -> tuple[int, int]:
-    """(digits before the point, significant digits after it) of a finite decimal, exactly."""
-    _, digits, exp = d.as_tuple()
-    digits = list(digits)
-    while len(digits) > 1 and digits[-1] == 0:
-        digits.pop()
-        exp += 1
-    if digits == [0]:
-        return 0, 0
-    return max(0, len(digits) + exp), max(0, -exp)
+class _Exact:
+    """A number written with an exponent, reduced to sign, significant digits and exponent."""
+
+    def __init__(self, text: str) -> None:
+        sign, digits, exp = decimal.Decimal(text).as_tuple()
+        digits = "".join(map(str, digits)).lstrip("0")
+        stripped = digits.rstrip("0")
+        self.negative = bool(sign) and bool(digits)
+        self.digits = stripped or "0"
+        self.exp = exp + len(digits) - len(stripped) if stripped else 0
+        # Digits before the point and significant digits after it.
+        self.whole = max(0, len(stripped) + self.exp) if stripped else 0
+        self.frac = max(0, -self.exp)
+
+    def plain(self) -> str:
+        """Positional notation without redundant zeros (build only once the size is checked)."""
+        if self.exp >= 0:
+            body = self.digits + "0" * self.exp
+        else:
+            padded = self.digits.rjust(self.frac + 1, "0")
+            body = f"{padded[: -self.frac]}.{padded[-self.frac :]}"
+        return f"-{body}" if self.negative else body
 
 
 def _exponent_integer(text: str) -> tuple[str | None, str | None]:
-    whole, frac = _digit_counts(decimal.Decimal(text))
-    if frac:
+    number = _Exact(text)
+    if number.frac:
         return None, "integer"
-    if whole > 19:
+    if number.whole > 19:
         return None, "integer_range"
-    value = int(decimal.Decimal(text))
+    value = int(number.plain())
     if not -(2**63) <= value < 2**63:
         return None, "integer_range"
     return str(value), None
 
 
-def _check_finite(floats: pa.Array, s: pa.Array | None, sql_type: SqlType, allow_non_finite: bool,
-                  failures: _Failures) -> None:
+def _check_finite(
+    floats: pa.Array, s: pa.Array | None, sql_type: SqlType, allow_non_finite: bool, failures: _Failures
+) -> None:
     if not allow_non_finite:
         failures.add(pc.invert(pc.is_finite(floats)), "finite")
     else:
@@ -427,10 +467,13 @@ def _cast_float(s: pa.Array, sql_type: SqlType, allow_non_finite: bool) -> CastR
 def _cast_decimal(s: pa.Array, sql_type: SqlType) -> CastResult:
     target = sql_type.arrow_type()
     failures = _Failures()
-    # Arrow refuses any value that loses digits or exceeds the precision: the same rule.
-    exact = _try_cast(s, target) if _all_match(s, _NUMBER) else None
-    if exact is not None:
-        return failures.finish(exact, target)
+    # Arrow refuses a value that loses digits or exceeds the precision (our rule), but only
+    # while its 128-bit arithmetic cannot overflow: longer text or exponents overflow silently
+    # (pyarrow 26 turns 40-digit text into a wrong value), so those take the per-cell rules.
+    if _all_match(s, _DEC_PLAIN) and (pc.max(pc.utf8_length(s)).as_py() or 0) <= 38 - sql_type.scale:
+        exact = _try_cast(s, target)
+        if exact is not None:
+            return failures.finish(exact, target)
     number = _match(s, _NUMBER)
     exponent = pc.and_(number, _match(s, "[eE]"))
     plain = pc.and_(number, pc.invert(exponent))
@@ -451,11 +494,10 @@ def _cast_decimal(s: pa.Array, sql_type: SqlType) -> CastResult:
 
 
 def _exponent_decimal(text: str, sql_type: SqlType) -> tuple[str | None, str | None]:
-    d = decimal.Decimal(text)
-    whole, frac = _digit_counts(d)
-    if whole > sql_type.precision - sql_type.scale or frac > sql_type.scale:
+    number = _Exact(text)
+    if number.whole > sql_type.precision - sql_type.scale or number.frac > sql_type.scale:
         return None, "decimal"
-    return format(d, "f"), None
+    return number.plain(), None
 
 
 def _cast_boolean(s: pa.Array, sql_type: SqlType) -> CastResult:
@@ -514,10 +556,12 @@ def _cast_datetime(s: pa.Array, sql_type: SqlType) -> CastResult:
 
 
 def _parse_datetimes(s: pa.Array) -> tuple[pa.Array, pa.Array]:
-    parts = dict(zip(
-        ("y", "mo", "d", "h", "mi", "s", "f", "tz", "tzs", "tzh", "tzm"),
-        pc.extract_regex(s, _DATETIME_PARTS).flatten(),
-    ))
+    parts = dict(
+        zip(
+            ("y", "mo", "d", "h", "mi", "s", "f", "tz", "tzs", "tzh", "tzm"),
+            pc.extract_regex(s, _DATETIME_PARTS).flatten(),
+        )
+    )
     days, ok = _civil_days(parts["y"], parts["mo"], parts["d"])
     hour, minute, second = _ints(parts["h"]), _ints(parts["mi"]), _ints(parts["s"])
     fraction = _ints(pc.utf8_rpad(parts["f"], width=6, padding="0"))
@@ -563,8 +607,8 @@ _DOUBLE = SqlType("DOUBLE")
 _DATE_T = SqlType("DATE")
 _DATETIME_T = SqlType("DATETIME")
 _NUMERIC_CHAIN = (_BIGINT, _DOUBLE)
-_INFERENCE_HEAD = 2048
 _TEMPORAL_CHAIN = (_DATE_T, _DATETIME_T)
+_INFERENCE_HEAD = 2048
 VARCHAR_DEFAULT = SqlType("VARCHAR", length=255)
 _TEXT = SqlType("TEXT")
 
@@ -575,8 +619,9 @@ class TypeInference:
     The proposal is the narrowest of BOOLEAN (true/false-like words only, not 0/1), BIGINT,
     DOUBLE, DATE, DATETIME, then VARCHAR(255) or TEXT by the longest value. Candidates are
     tested with :func:`cast_column` itself, so the proposed type accepts the data it was
-    inferred from (TEXT aside: a value over 64 KiB fits no supported type). Integers with
-    leading zeros ("007") keep the column textual, since a number would lose them.
+    inferred from (except that a value over 64 KiB, or a JSON list/object, fits no supported
+    type; such columns are proposed as TEXT). Integers with leading zeros ("007") keep the
+    column textual, since a number would lose them.
     State is a few flags and one length, whatever the row count.
     """
 
@@ -587,16 +632,14 @@ class TypeInference:
         self._numeric = 0  # index into _NUMERIC_CHAIN; past the end = ruled out
         self._temporal = 0
         self._max_chars = 0
+        self._nested = False  # lists/objects (JSON) fit no scalar type
 
     def update(self, values) -> None:
         values = _normalise(values)
         if pa.types.is_null(values.type) or len(values) == 0:
             return
         if _is_nested(values.type):
-            self._boolean = False
-            self._numeric, self._temporal = len(_NUMERIC_CHAIN), len(_TEMPORAL_CHAIN)
-            self._max_chars = max(self._max_chars, 256)  # JSON text of an object: keep it roomy
-            self._present = True
+            self._nested = True
             return
         text = _as_text(values, self._null_values, TEXT_NULL_VALUES, strip=False)
         longest = pc.max(pc.utf8_length(text)).as_py()
@@ -607,7 +650,9 @@ class TypeInference:
         self._present = True
         if self._boolean:
             head = s.slice(0, _INFERENCE_HEAD)
-            self._boolean = _all_in(pc.utf8_lower(head), _BOOL_WORDS) and _all_in(pc.utf8_lower(s), _BOOL_WORDS)
+            self._boolean = _all_in(pc.utf8_lower(head), _BOOL_WORDS) and _all_in(
+                pc.utf8_lower(s), _BOOL_WORDS
+            )
         if self._numeric < len(_NUMERIC_CHAIN):
             if pa.types.is_floating(values.type):
                 self._numeric = max(self._numeric, 1)
@@ -633,6 +678,8 @@ class TypeInference:
         return cast_column(values, sql_type, null_values=self._null_values).ok
 
     def result(self) -> SqlType:
+        if self._nested:
+            return _TEXT
         if self._present:
             if self._boolean:
                 return SqlType("BOOLEAN")

@@ -1,0 +1,295 @@
+"""Copy the files a dataset's rows refer to into its flat folder, once each and atomically.
+
+A file is first written under a temporary name in the destination folder and renamed
+only when complete, so a crash never leaves a partial file under a final name (leftover
+temporary files are removed by the next run). A ledger next to the files records each
+stored name with its size and SHA-256; a marker records which dataset owns the folder,
+so that a re-run of the same dataset is accepted and another dataset's folder refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO, Callable, Iterable, Sequence
+
+import attrs
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..context import RunContext
+
+MARKER_NAME = ".tracebloc-dataset.json"
+LEDGER_NAME = ".tracebloc-files.jsonl"
+TEMP_PREFIX = ".tb-partial-"
+CHUNK = 1 << 20
+DEFAULT_WORKERS = 4
+_OWN_FILES = {MARKER_NAME, LEDGER_NAME}
+
+
+class FileStoreError(Exception):
+    """Storing failed; the message names the stored file name and the reason, never content."""
+
+
+@attrs.frozen
+class CopyJob:
+    """One file to store as ``name``: the bytes of ``source``, or what ``produce(source)`` returns.
+
+    ``produce`` lets a category store a processed file (a resized image, say) through
+    the same atomic path; it runs in the store's worker threads.
+    """
+
+    name: str
+    source: Path
+    produce: Callable[[Path], bytes] | None = attrs.field(default=None, eq=False)
+
+
+@attrs.frozen
+class StoredFile:
+    name: str
+    size: int
+    sha256: str
+    written: bool
+
+
+def _open_source(path: Path) -> BinaryIO:
+    return open(path, "rb")
+
+
+def dataset_identity(ctx: "RunContext") -> str | None:
+    """A fingerprint of the table's dataset: the same for every run on the same table.
+
+    Derived from the table's per-table salt in the database (one-way: the salt itself
+    cannot be recovered from it); None while the table has no salt yet, i.e. before its
+    first write. A host may supply it as ``ctx.scratch["tracebloc.dataset_identity"]``.
+    """
+    given = ctx.scratch.get("tracebloc.dataset_identity")
+    if given:
+        return str(given)
+    from ..sinks.database import Database, DatabaseError
+
+    try:
+        with Database(ctx.settings.database_url_or_default()) as db:
+            salt = db.read_salt(ctx.table)
+    except DatabaseError:
+        return None
+    if not salt:
+        return None
+    return hashlib.sha256(b"tracebloc-file-store\x00" + salt).hexdigest()[:32]
+
+
+class FileStore:
+    """The flat folder of one dataset (``<storage_path>/<table>``)."""
+
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        workers: int = DEFAULT_WORKERS,
+        opener: Callable[[Path], BinaryIO] = _open_source,
+    ) -> None:
+        self.folder = Path(folder)
+        self.workers = max(1, int(workers))
+        self.opener = opener
+        self._ledger: dict[str, tuple[int, str]] | None = None
+        self._done: dict[str, StoredFile] = {}
+        self._sources: dict[str, Path] = {}
+
+    # -- ownership -------------------------------------------------------------------
+
+    def _entries(self) -> list[str]:
+        return [n for n in os.listdir(self.folder) if not n.startswith(TEMP_PREFIX)]
+
+    def _marker(self) -> dict | None:
+        try:
+            data = json.loads((self.folder / MARKER_NAME).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    def destination_problem(self, identity: str | None) -> str | None:
+        """Why this folder cannot take the dataset ``identity``, or None when it can.
+
+        Absent or empty: fine. Marked with the same identity: a re-run, fine. Anything
+        else holds another dataset's files.
+        """
+        if not self.folder.exists():
+            return None
+        if not self.folder.is_dir():
+            return "the destination exists and is not a folder"
+        try:
+            entries = self._entries()
+        except OSError as exc:
+            return f"the destination folder cannot be listed ({exc.strerror or type(exc).__name__})"
+        if not entries:
+            return None
+        marker = self._marker()
+        if marker is None:
+            return f"the destination folder already holds {len(entries):,} files of another dataset (no tracebloc marker)"
+        if identity is None or marker.get("dataset") != identity:
+            return "the destination folder already holds another dataset's files; choose a new TABLE_NAME"
+        return None
+
+    def open(self, identity: str, *, table: str) -> None:
+        """Create or re-enter the folder for ``identity``; remove temporary leftovers."""
+        problem = self.destination_problem(identity)
+        if problem:
+            raise FileStoreError(problem)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for name in os.listdir(self.folder):
+            if name.startswith(TEMP_PREFIX):
+                try:
+                    os.unlink(self.folder / name)
+                except FileNotFoundError:
+                    pass
+        if self._marker() is None:
+            body = json.dumps({"dataset": identity, "table": table, "format": 1}).encode()
+            self._write_atomic(MARKER_NAME, body)
+        self._ledger = self._read_ledger()
+
+    def _read_ledger(self) -> dict[str, tuple[int, str]]:
+        out: dict[str, tuple[int, str]] = {}
+        try:
+            lines = (self.folder / LEDGER_NAME).read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return out
+        for line in lines:
+            try:
+                entry = json.loads(line)
+                out[entry["name"]] = (int(entry["size"]), str(entry["sha256"]))
+            except (ValueError, KeyError, TypeError):
+                continue  # a line cut short by a crash: the file is simply stored again
+        return out
+
+    @property
+    def stored_bytes(self) -> int:
+        """Bytes of every file this store holds for the run so far."""
+        return sum(f.size for f in self._done.values())
+
+    @property
+    def stored(self) -> dict[str, StoredFile]:
+        return dict(self._done)
+
+    # -- storing ---------------------------------------------------------------------
+
+    def store(self, jobs: Iterable[CopyJob]) -> list[StoredFile]:
+        """Store every job's file (in parallel), each name once per run; raise on any failure.
+
+        A name already stored by this run is skipped. A name the ledger holds with the
+        same size and checksum is left as it is (no rewrite). Two different sources for
+        one name are refused.
+        """
+        if self._ledger is None:
+            raise FileStoreError("the store was not opened")
+        todo: dict[str, CopyJob] = {}
+        for job in jobs:
+            source = Path(job.source)
+            seen = self._sources.get(job.name)
+            if seen is not None and seen != source:
+                raise FileStoreError(f"two different source files would both be stored as {job.name!r}")
+            self._sources[job.name] = source
+            if job.name in self._done or job.name in todo:
+                continue
+            if "/" in job.name or job.name.startswith(".") or job.name in _OWN_FILES or not job.name:
+                raise FileStoreError(f"{job.name!r} is not a plain file name")
+            todo[job.name] = job
+        if not todo:
+            return []
+        results: list[StoredFile] = []
+        failures: list[tuple[str, BaseException]] = []
+        with ThreadPoolExecutor(max_workers=min(self.workers, len(todo))) as pool:
+            futures = {pool.submit(self._store_one, job): name for name, job in todo.items()}
+            for future, name in futures.items():
+                try:
+                    results.append(future.result())
+                except Exception as exc:  # noqa: BLE001 - collected, reported below
+                    failures.append((name, exc))
+        for result in results:
+            self._done[result.name] = result
+        written = [r for r in results if r.written]
+        if written:
+            self._append_ledger(written)
+        if failures:
+            name, exc = failures[0]
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+            raise FileStoreError(f"{len(failures):,} files could not be stored (first: {name}: {reason})")
+        return results
+
+    def _store_one(self, job: CopyJob) -> StoredFile:
+        final = self.folder / job.name
+        known = self._ledger.get(job.name) if self._ledger else None
+        if job.produce is not None:
+            data = job.produce(Path(job.source))
+            digest = hashlib.sha256(data).hexdigest()
+            if known == (len(data), digest) and _size(final) == len(data):
+                return StoredFile(job.name, len(data), digest, False)
+            self._write_atomic(job.name, data)
+            return StoredFile(job.name, len(data), digest, True)
+        if known is not None and _size(final) == known[0]:
+            size, digest = self._hash_source(job.source)
+            if (size, digest) == known:
+                return StoredFile(job.name, size, digest, False)
+        size, digest = self._copy(job.source, job.name)
+        return StoredFile(job.name, size, digest, True)
+
+    def _hash_source(self, source: Path) -> tuple[int, str]:
+        h = hashlib.sha256()
+        size = 0
+        with self.opener(source) as fin:
+            while chunk := fin.read(CHUNK):
+                h.update(chunk)
+                size += len(chunk)
+        return size, h.hexdigest()
+
+    def _temp(self, name: str) -> Path:
+        return self.folder / f"{TEMP_PREFIX}{uuid.uuid4().hex[:12]}-{name}"
+
+    def _copy(self, source: Path, name: str) -> tuple[int, str]:
+        tmp = self._temp(name)
+        h = hashlib.sha256()
+        size = 0
+        try:
+            with self.opener(source) as fin, open(tmp, "xb") as fout:
+                while chunk := fin.read(CHUNK):
+                    h.update(chunk)
+                    fout.write(chunk)
+                    size += len(chunk)
+            os.replace(tmp, self.folder / name)
+        except BaseException:
+            _unlink_quietly(tmp)
+            raise
+        return size, h.hexdigest()
+
+    def _write_atomic(self, name: str, data: bytes) -> None:
+        tmp = self._temp(name)
+        try:
+            with open(tmp, "xb") as fout:
+                fout.write(data)
+            os.replace(tmp, self.folder / name)
+        except BaseException:
+            _unlink_quietly(tmp)
+            raise
+
+    def _append_ledger(self, files: Sequence[StoredFile]) -> None:
+        lines = "".join(json.dumps({"name": f.name, "size": f.size, "sha256": f.sha256}) + "\n" for f in files)
+        with open(self.folder / LEDGER_NAME, "a", encoding="utf-8") as fh:
+            fh.write(lines)
+        for f in files:
+            self._ledger[f.name] = (f.size, f.sha256)  # type: ignore[index]
+
+
+def _size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None
+
+
+def _unlink_quietly(path: Path) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass

@@ -1,0 +1,202 @@
+"""The shared file store: path guard, copy once, atomic writes, ledger, folder ownership."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from tracebloc_ingestor.categories import CategorySpec
+from tracebloc_ingestor.context import RunContext
+from tracebloc_ingestor.files import (
+    LEDGER_NAME,
+    MARKER_NAME,
+    TEMP_PREFIX,
+    CopyJob,
+    FileStore,
+    FileStoreError,
+    PathProblem,
+    dataset_identity,
+    member_path,
+)
+from tracebloc_ingestor.schema import TableSchema
+from tracebloc_ingestor.settings import load_settings
+from tracebloc_ingestor.sinks.database import Database
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@pytest.fixture
+def source(tmp_path):
+    root = tmp_path / "src"
+    (root / "images" / "sub").mkdir(parents=True)
+    (root / "images" / "a.jpg").write_bytes(b"A" * 5000)
+    (root / "images" / "sub" / "b.jpg").write_bytes(b"B" * 3000)
+    (tmp_path / "outside.jpg").write_bytes(b"secret")
+    return root
+
+
+@pytest.mark.parametrize(
+    "value, rule",
+    [
+        ("../outside.jpg", "path_escape"),
+        ("sub/../../outside.jpg", "path_escape"),
+        ("..\\outside.jpg", "path_escape"),
+        ("/etc/passwd", "path_escape"),
+        ("C:/x.jpg", "path_escape"),
+        ("", "required"),
+        ("  ", "required"),
+    ],
+)
+def test_member_path_refuses_values_that_leave_the_folder(source, value, rule):
+    with pytest.raises(PathProblem) as caught:
+        member_path(source / "images", value)
+    assert caught.value.rule == rule
+
+
+def test_member_path_follows_links_but_only_inside(source, tmp_path):
+    images = source / "images"
+    (images / "out.jpg").symlink_to(tmp_path / "outside.jpg")
+    (images / "in.jpg").symlink_to(images / "sub" / "b.jpg")
+    (images / "outdir").symlink_to(tmp_path)
+    with pytest.raises(PathProblem) as caught:
+        member_path(images, "out.jpg")
+    assert caught.value.rule == "path_escape"
+    with pytest.raises(PathProblem):
+        member_path(images, "outdir/outside.jpg")
+    assert member_path(images, "in.jpg") == (images / "sub" / "b.jpg").resolve()
+    assert member_path(images, "sub/b.jpg") == (images / "sub" / "b.jpg").resolve()
+
+
+def opened(tmp_path, identity="id-1", **kwargs) -> FileStore:
+    store = FileStore(tmp_path / "shared" / "t", **kwargs)
+    store.open(identity, table="t")
+    return store
+
+
+def test_each_file_is_stored_once_with_size_and_checksum(source, tmp_path):
+    store = opened(tmp_path)
+    a, b = source / "images" / "a.jpg", source / "images" / "sub" / "b.jpg"
+    results = store.store([CopyJob("a.jpg", a), CopyJob("a.jpg", a), CopyJob("b.jpg", b)])
+    assert sorted((r.name, r.size, r.written) for r in results) == [("a.jpg", 5000, True), ("b.jpg", 3000, True)]
+    assert store.store([CopyJob("a.jpg", a)]) == []  # already stored by this run
+    folder = tmp_path / "shared" / "t"
+    assert (folder / "a.jpg").read_bytes() == a.read_bytes()
+    ledger = [json.loads(line) for line in (folder / LEDGER_NAME).read_text().splitlines()]
+    assert {(e["name"], e["size"], e["sha256"]) for e in ledger} == {
+        ("a.jpg", 5000, sha(b"A" * 5000)),
+        ("b.jpg", 3000, sha(b"B" * 3000)),
+    }
+    assert store.stored_bytes == 8000
+    assert sorted(os.listdir(folder)) == sorted([".tracebloc-dataset.json", LEDGER_NAME, "a.jpg", "b.jpg"])
+
+
+def test_a_second_run_rewrites_nothing_that_is_already_there(source, tmp_path):
+    a = source / "images" / "a.jpg"
+    opened(tmp_path).store([CopyJob("a.jpg", a)])
+    final = tmp_path / "shared" / "t" / "a.jpg"
+    before = final.stat()
+    again = opened(tmp_path).store([CopyJob("a.jpg", a)])
+    assert [(r.name, r.written) for r in again] == [("a.jpg", False)]
+    after = final.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    # a changed source is stored again
+    a.write_bytes(b"C" * 5000)
+    changed = opened(tmp_path).store([CopyJob("a.jpg", a)])
+    assert [(r.name, r.written) for r in changed] == [("a.jpg", True)]
+    assert final.read_bytes() == b"C" * 5000
+
+
+def test_processed_content_goes_through_the_same_atomic_path(source, tmp_path):
+    store = opened(tmp_path)
+    store.store([CopyJob("a.jpg", source / "images" / "a.jpg", produce=lambda p: p.read_bytes()[:10])])
+    assert (tmp_path / "shared" / "t" / "a.jpg").read_bytes() == b"A" * 10
+
+
+class FailingReader(io.RawIOBase):
+    """A source that breaks after ``limit`` bytes, like a network volume going away."""
+
+    def __init__(self, path: Path, limit: int) -> None:
+        self._fh = open(path, "rb")
+        self._left = limit
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int = -1) -> bytes:
+        if self._left <= 0:
+            raise OSError(5, "Input/output error")
+        chunk = self._fh.read(min(n if n > 0 else self._left, self._left))
+        self._left -= len(chunk)
+        return chunk
+
+    def close(self) -> None:
+        self._fh.close()
+        super().close()
+
+
+def test_an_interrupted_copy_leaves_no_file_under_its_final_name(source, tmp_path):
+    store = opened(tmp_path, opener=lambda p: FailingReader(p, 1000))
+    with pytest.raises(FileStoreError) as caught:
+        store.store([CopyJob("a.jpg", source / "images" / "a.jpg")])
+    assert "a.jpg" in str(caught.value) and "Input/output error" in str(caught.value)
+    folder = tmp_path / "shared" / "t"
+    assert not (folder / "a.jpg").exists()
+    assert not [n for n in os.listdir(folder) if n.startswith(TEMP_PREFIX)]
+    assert not (folder / LEDGER_NAME).exists()
+
+
+def test_leftover_temporary_files_are_removed_when_the_store_opens(tmp_path):
+    folder = tmp_path / "shared" / "t"
+    opened(tmp_path)
+    (folder / f"{TEMP_PREFIX}abc-a.jpg").write_bytes(b"half")
+    opened(tmp_path)
+    assert sorted(os.listdir(folder)) == [MARKER_NAME]
+
+
+def test_two_sources_for_one_name_are_refused(source, tmp_path):
+    store = opened(tmp_path)
+    with pytest.raises(FileStoreError):
+        store.store([CopyJob("x.jpg", source / "images" / "a.jpg"), CopyJob("x.jpg", source / "images" / "sub" / "b.jpg")])
+    with pytest.raises(FileStoreError):
+        store.store([CopyJob("../x.jpg", source / "images" / "a.jpg")])
+
+
+def test_a_folder_of_another_dataset_is_refused(tmp_path):
+    folder = tmp_path / "shared" / "t"
+    store = FileStore(folder)
+    assert store.destination_problem("id-1") is None  # absent
+    folder.mkdir(parents=True)
+    assert store.destination_problem(None) is None  # empty
+    (folder / "old.jpg").write_bytes(b"x")
+    assert "no tracebloc marker" in store.destination_problem("id-1")
+    with pytest.raises(FileStoreError):
+        store.open("id-1", table="t")
+    (folder / "old.jpg").unlink()
+    opened(tmp_path, "id-1")
+    (folder / "a.jpg").write_bytes(b"x")
+    assert store.destination_problem("id-1") is None  # the same dataset again
+    assert "another dataset" in store.destination_problem("id-2")
+    assert "another dataset" in store.destination_problem(None)
+    with pytest.raises(FileStoreError):
+        FileStore(folder).open("id-2", table="t")
+
+
+def test_dataset_identity_comes_from_the_tables_salt(tmp_path, sqlite_url):
+    settings = load_settings({"database_url": sqlite_url, "table": "t", "output_dir": str(tmp_path / "o")}, {}, cwd=tmp_path)
+    ctx = RunContext(settings=settings, run_id="r1", category=CategorySpec("c", "image"), source_root=tmp_path)
+    assert dataset_identity(ctx) is None  # no table yet
+    with Database(sqlite_url) as db:
+        db.prepare("t", TableSchema(), run_id="r1", category="c", salt=b"s" * 32)
+    first = dataset_identity(ctx)
+    assert first and first == dataset_identity(ctx)
+    assert (b"s" * 32).hex() not in first
+    other = RunContext(settings=settings, run_id="r2", category=CategorySpec("c", "image"), source_root=tmp_path)
+    other.scratch["tracebloc.dataset_identity"] = "given"
+    assert dataset_identity(other) == "given"

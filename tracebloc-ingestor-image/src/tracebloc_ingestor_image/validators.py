@@ -1,0 +1,51 @@
+"""Image validators for ``BaseIngestor.validators`` lists."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+import pyarrow as pa
+
+from tracebloc_ingestor import Issue, Validator
+
+from .checks import ImageProblem, inspect_image
+from .options import DEFAULT_MAX_PIXELS
+
+
+class ImageResolutionValidator(Validator):
+    """Every referenced image (``_tb_file``, relative to the source root) is exactly ``size``.
+
+    The image categories check sizes themselves (with the resize policy); this is for
+    ingestors of your own that carry a ``_tb_file`` column.
+    """
+
+    name = "image_resolution"
+
+    def __init__(self, size: tuple[int, int], *, max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
+        self.size = (int(size[0]), int(size[1]))
+        self.max_pixels = max_pixels
+
+    def check_batch(self, ctx, batch: pa.RecordBatch) -> Iterable[Issue]:
+        if "_tb_file" not in batch.schema.names:
+            return
+        seen: set[str] = set()
+        for row, rel in zip(batch.column("_tb_row").to_pylist(), batch.column("_tb_file").to_pylist()):
+            if rel is None or rel in seen:
+                continue
+            seen.add(rel)
+            try:
+                facts = inspect_image(Path(ctx.source_root) / rel, max_pixels=self.max_pixels)
+            except ImageProblem as problem:
+                yield Issue(problem.rule, problem.message, row=row, file=rel)
+                continue
+            except OSError:
+                yield Issue("missing_file", "the file cannot be read", row=row, file=rel)
+                continue
+            if (facts.width, facts.height) != self.size:
+                yield Issue(
+                    "image_size",
+                    f"the image is {facts.width}x{facts.height}, not {self.size[0]}x{self.size[1]}",
+                    row=row,
+                    file=rel,
+                )
