@@ -22,5 +22,5 @@ make_env() {
   ensure_uv
   rm -rf "$VENVS/$name"
   uv venv --quiet --python "$PYTHON" "$VENVS/$name"
-  (cd "$ROOT" && VIRTUAL_ENV="$VENVS/$name" uv pip install --quiet --reinstall-package tracebloc-ingestor "$@")
+  (cd "$ROOT" && VIRTUAL_ENV="$VENVS/$name" uv pip install --quiet --compile-bytecode --reinstall-package tracebloc-ingestor "$@")
 }

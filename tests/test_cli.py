@@ -120,3 +120,16 @@ def test_seed_readme_example_runs_as_written(tmp_path, sqlite_url):
     env.update(LABEL_FILE="data.csv", TABLE_NAME="seed_csv")
     proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, cwd=tmp_path)
     assert proc.returncode == 1 and "[file_type]" in proc.stderr
+
+
+def test_mysql_host_variables_select_mariadb(tmp_path, mysql_url):
+    database = sa.engine.make_url(mysql_url).database
+    config = ROOT / "tracebloc-ingestor-tabular/templates/tabular_regression/ingest.yaml"
+    env = clean_env(MYSQL_HOST="127.0.0.1", MYSQL_PORT="3306", DB_USER="root", DB_NAME=database, TRACEBLOC_OUTPUT_DIR=str(tmp_path))
+    proc = subprocess.run([TB, "--config", str(config)], capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    engine = sa.create_engine(mysql_url)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM houses_sample")).scalar() == 50
+    engine.dispose()
+    assert not (tmp_path / "ingest.sqlite").exists()

@@ -94,6 +94,10 @@ class ImageIngestor(BaseIngestor):
     file_columns: ClassVar[tuple[str, ...]] = (FILE_COLUMN,)
     #: whether --resize-policy resize|pad may change this category's images
     resizable: ClassVar[bool] = True
+    #: whether the manifest carries the label column (object detection derives it)
+    manifest_label: ClassVar[bool] = True
+    #: whether an image may appear in more than one record
+    one_record_per_image: ClassVar[bool] = False
 
     # -- folders and options ---------------------------------------------------------
 
@@ -187,7 +191,7 @@ class ImageIngestor(BaseIngestor):
             yield Issue("destination", f"{self.destination(ctx)}: {problem}")
 
     def validate_batch(self, ctx: "RunContext", batch: pa.RecordBatch) -> Iterable[Issue]:
-        issues = list(super().validate_batch(ctx, batch))
+        issues = list(super().validate_batch(ctx, batch)) if self.manifest_label else []
         state = self._image_state(ctx)
         if not state.started:
             state.started = True
@@ -252,6 +256,11 @@ class ImageIngestor(BaseIngestor):
             if rel in state.bad:
                 continue
             if rel in state.facts or rel in queued:
+                if self.one_record_per_image:
+                    issues.append(
+                        Issue("duplicate_record", f"the image is listed more than once; {self.category} stores one record per image", row=row, column=FILE_COLUMN, file=rel)
+                    )
+                    continue
                 later.append((index, row, rel))
                 continue
             if not path.is_file():

@@ -3,3 +3,9 @@
 from .classification import ImageClassification
 
 image_classification = ImageClassification
+from .detection import ObjectDetection
+
+object_detection = ObjectDetection
+from .segmentation import SemanticSegmentation
+
+semantic_segmentation = SemanticSegmentation

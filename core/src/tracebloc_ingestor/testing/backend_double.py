@@ -383,13 +383,13 @@ def main(argv: list[str] | None = None) -> int:
         token=args.token, accept_credentials=(args.client_id, args.client_secret),
         host=args.host, port=args.port, log_requests=True,
     )
-    print(double.url, flush=True)
-    with double:
-        try:
+    try:
+        with double:
+            print(double.url, flush=True)
             while True:
                 time.sleep(3600)
-        except KeyboardInterrupt:
-            pass
+    except KeyboardInterrupt:
+        pass
     print(json.dumps(double.registrations(), indent=2), flush=True)
     return 0
 
