@@ -169,7 +169,10 @@ def test_runs_by_hand():
         assert status == 201
     finally:
         process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=10)
+        try:
+            out, err = process.communicate(timeout=30)
+        finally:
+            process.kill()  # no-op once it has exited; never leave it running
     assert process.returncode == 0
     assert url.startswith("http://127.0.0.1:")
     assert json.loads(out)[0]["category"] == "image_classification"

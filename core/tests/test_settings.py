@@ -384,3 +384,38 @@ def test_settings_can_be_built_directly_with_defaults(tmp_path):
     assert (s.batch_size, s.intent, s.client_env, s.db_name) == (50_000, "train", "prod", "training_test_datasets")
     assert list(s.schema) == ["b", "a"] and dict(s.origins) == {}
     assert s.describe()["effective_database_url"] == f"sqlite:///{tmp_path}/out/ingest.sqlite"
+
+
+# -- image options (resize_policy, full_decode, max_pixels, min_size) ---------------------------
+
+
+def test_image_options_default_and_come_from_flags_env_and_file_options(tmp_path):
+    s = load_settings({}, {}, cwd=tmp_path)
+    assert (s.resize_policy, s.full_decode, s.max_pixels, s.min_size) == ("reject", False, 8192 * 8192, None)
+    config = write_config(
+        tmp_path,
+        """
+        spec:
+          file_options: {resize_policy: pad, full_decode: true, max_pixels: 1000000, min_size: [16, 8]}
+        """,
+    )
+    s = load_settings({"config_path": str(config)}, {}, cwd=tmp_path)
+    assert (s.resize_policy, s.full_decode, s.max_pixels, s.min_size) == ("pad", True, 1_000_000, (16, 8))
+    assert s.origins["resize_policy"] == "ingest.yaml: spec.file_options.resize_policy"
+    s = load_settings(
+        {"config_path": str(config), "resize_policy": "Resize"},
+        {"TRACEBLOC_MAX_PIXELS": "500", "MIN_SIZE": "32x32", "FULL_DECODE": "no"},
+        cwd=tmp_path,
+    )
+    assert (s.resize_policy, s.full_decode, s.max_pixels, s.min_size) == ("resize", False, 500, (32, 32))
+    assert s.origins["max_pixels"] == "environment TRACEBLOC_MAX_PIXELS"
+
+
+def test_bad_image_options_are_refused_naming_their_source(tmp_path):
+    found = problems_of(
+        {"resize_policy": "stretch"},
+        {"MAX_PIXELS": "lots", "MIN_SIZE": "32", "FULL_DECODE": "maybe"},
+        tmp_path,
+    )
+    wheres = {p.where for p in found}
+    assert {"--resize-policy", "environment MAX_PIXELS", "environment MIN_SIZE", "environment FULL_DECODE"} <= wheres

@@ -57,7 +57,8 @@ def test_resizing_keeps_mask_values_and_sizes_paired(tmp_path, sqlite_url, kit):
         mask = Image.new("L", size, 0)
         mask.paste(3, (0, 0, size[0] // 2, size[1]))
         mask.paste(7, (size[0] // 2, 0, size[0], size[1] // 3))
-        mask.save(root / "masks" / f"t{i}_mask.png") if (root / "masks").exists() else ((root / "masks").mkdir(), mask.save(root / "masks" / f"t{i}_mask.png"))
+        (root / "masks").mkdir(exist_ok=True)
+        mask.save(root / "masks" / f"t{i}_mask.png")
         rows.append((f"t{i}.png", f"t{i}_mask", "a" if i % 2 else "b"))
     kit.write_csv(root / "masks.csv", ("filename", "mask_id", "label"), rows)
     for policy in ("resize", "pad"):
@@ -68,4 +69,4 @@ def test_resizing_keeps_mask_values_and_sizes_paired(tmp_path, sqlite_url, kit):
         for i in range(3):
             with Image.open(folder / f"t{i}.png") as im, Image.open(folder / f"t{i}_mask.png") as mask:
                 assert im.size == mask.size == (64, 64)
-                assert mask.mode == "L" and set(mask.getdata()) <= {0, 3, 7}
+                assert mask.mode == "L" and set(mask.tobytes()) <= {0, 3, 7}

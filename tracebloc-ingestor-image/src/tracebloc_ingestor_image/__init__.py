@@ -8,6 +8,7 @@ default, copied once each into the dataset's folder on the shared volume.
 from .base import ImageIngestor
 from .classification import ImageClassification
 from .detection import ObjectDetection
+from .keypoints import KeypointDetection
 from .segmentation import SemanticSegmentation
 
-__all__ = ["ImageIngestor", "ImageClassification", "ObjectDetection", "SemanticSegmentation"]
+__all__ = ["ImageIngestor", "ImageClassification", "ObjectDetection", "SemanticSegmentation", "KeypointDetection"]

@@ -295,9 +295,14 @@ class ImageIngestor(BaseIngestor):
             queued.add(rel)
             tasks.append((index, row, rel, path, companions))
         if tasks:
-            check = functools.partial(self._run_check, options)
-            with ThreadPoolExecutor(max_workers=min(options.workers, len(tasks))) as pool:
-                results = list(pool.map(check, tasks))
+            shares = min(options.workers, len(tasks))
+
+            def run_share(share: int) -> list[RecordCheck]:
+                return [self._run_check(options, task) for task in tasks[share::shares]]
+
+            with ThreadPoolExecutor(max_workers=shares) as pool:
+                parts = list(pool.map(run_share, range(shares)))
+            results = [parts[i % shares][i // shares] for i in range(len(tasks))]
             for (index, row, rel, _path, _c), result in zip(tasks, results):
                 for rule, message, file in result.problems:
                     issues.append(Issue(rule, message, row=row, column=FILE_COLUMN if file == rel else None, file=file))

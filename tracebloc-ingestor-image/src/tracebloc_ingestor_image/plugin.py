@@ -1,11 +1,11 @@
 """Entry points (group ``tracebloc_ingestor``): the loader instantiates these classes."""
 
 from .classification import ImageClassification
-
-image_classification = ImageClassification
 from .detection import ObjectDetection
-
-object_detection = ObjectDetection
+from .keypoints import KeypointDetection
 from .segmentation import SemanticSegmentation
 
+image_classification = ImageClassification
+object_detection = ObjectDetection
+keypoint_detection = KeypointDetection
 semantic_segmentation = SemanticSegmentation

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import stat
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
 ESCAPE = "path_escape"
@@ -47,8 +50,26 @@ def member_path(folder: Path, value: str | PurePosixPath) -> Path:
     symbolic link anywhere on the way) outside ``folder``.
     """
     pure = value if isinstance(value, PurePosixPath) else relative_name(value)
-    base = Path(folder).resolve()
-    real = (base / pure).resolve()
-    if real != base and base not in real.parents:
+    base = _real_folder(str(folder))
+    # Fast path: no component below the (already real) folder is a link, so the
+    # lexical path is the real one; one lstat per component instead of a full resolve.
+    current = base
+    for part in pure.parts:
+        current = os.path.join(current, part)
+        try:
+            mode = os.lstat(current).st_mode
+        except OSError:
+            return Path(base, *pure.parts)  # missing: the caller reports it
+        if stat.S_ISLNK(mode):
+            break
+    else:
+        return Path(current)
+    real = os.path.realpath(os.path.join(base, *pure.parts))
+    if real != base and not real.startswith(base.rstrip(os.sep) + os.sep):
         raise PathProblem(ESCAPE, "a symbolic link leads outside the source folder")
-    return real
+    return Path(real)
+
+
+@lru_cache(maxsize=64)
+def _real_folder(folder: str) -> str:
+    return os.path.realpath(folder)

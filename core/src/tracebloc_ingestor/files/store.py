@@ -25,7 +25,8 @@ if TYPE_CHECKING:  # pragma: no cover
 MARKER_NAME = ".tracebloc-dataset.json"
 LEDGER_NAME = ".tracebloc-files.jsonl"
 TEMP_PREFIX = ".tb-partial-"
-CHUNK = 1 << 20
+# Below malloc's mmap threshold: a bigger read buffer costs page faults on every small file.
+CHUNK = 64 << 10
 DEFAULT_WORKERS = 4
 _OWN_FILES = {MARKER_NAME, LEDGER_NAME}
 
@@ -200,13 +201,13 @@ class FileStore:
             return []
         results: list[StoredFile] = []
         failures: list[tuple[str, BaseException]] = []
-        with ThreadPoolExecutor(max_workers=min(self.workers, len(todo))) as pool:
-            futures = {pool.submit(self._store_one, job): name for name, job in todo.items()}
-            for future, name in futures.items():
-                try:
-                    results.append(future.result())
-                except Exception as exc:  # noqa: BLE001 - collected, reported below
-                    failures.append((name, exc))
+        # Each worker takes a contiguous share: one task per file costs more than a small copy.
+        jobs_list = list(todo.values())
+        shares = min(self.workers, len(jobs_list))
+        with ThreadPoolExecutor(max_workers=shares) as pool:
+            for done, failed in pool.map(self._store_share, [jobs_list[i::shares] for i in range(shares)]):
+                results.extend(done)
+                failures.extend(failed)
         for result in results:
             self._done[result.name] = result
         written = [r for r in results if r.written]
@@ -217,6 +218,16 @@ class FileStore:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
             raise FileStoreError(f"{len(failures):,} files could not be stored (first: {name}: {reason})")
         return results
+
+    def _store_share(self, jobs: list[CopyJob]) -> tuple[list[StoredFile], list[tuple[str, BaseException]]]:
+        done: list[StoredFile] = []
+        failed: list[tuple[str, BaseException]] = []
+        for job in jobs:
+            try:
+                done.append(self._store_one(job))
+            except Exception as exc:  # noqa: BLE001 - collected, reported by store()
+                failed.append((job.name, exc))
+        return done, failed
 
     def _store_one(self, job: CopyJob) -> StoredFile:
         final = self.folder / job.name

@@ -12,7 +12,9 @@ values (or the salt) keep only the driver's error class, code and column, never 
 from __future__ import annotations
 
 import logging
+import os
 import re
+import tempfile
 import time
 from contextlib import suppress
 from pathlib import Path
@@ -22,9 +24,10 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from ..schema import FRAMEWORK_COLUMNS, Column, TableSchema
+from . import bulk_text
 from .sql_types import canonical_type, column_values, ddl_type, parse_canonical, storable
 
-__all__ = ["Database", "DatabaseError", "RUNS_TABLE", "META_TABLE", "SALT_KEY"]
+__all__ = ["Database", "DatabaseError", "RUNS_TABLE", "META_TABLE", "SALT_KEY", "DISABLE_LOAD_DATA_ENV"]
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +47,15 @@ _MYSQL_TRANSIENT = frozenset({1040, 1053, 1205, 1213, 2002, 2003, 2006, 2013, 20
 _MYSQL_TABLE_OPTIONS = " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
 # the column a MySQL data error names, anchored at the end so text inside a quoted value cannot match
 _MYSQL_COLUMN = re.compile(r"for column ((?:`(?:[^`]|``)*`\.){0,2}`(?:[^`]|``)*`|'[^']*') at row \d+\s*$")
+# Read once per Database: "1"/"true"/"yes" forces the INSERT path (benchmarks, servers that misbehave).
+DISABLE_LOAD_DATA_ENV = "TRACEBLOC_DISABLE_LOAD_DATA"
+# LOAD DATA LOCAL refused by server or client: fall back to INSERT, never fail
+_MYSQL_LOCAL_REFUSED = frozenset({1148, 2068, 3948, 4166})
+_MYSQL_DUPLICATE = 1062
+# Rows and bytes per LOAD DATA file / INSERT slice: bounded memory whatever the batch size.
+_BULK_ROWS = 50_000
+_BULK_BYTES = 64 << 20
+_STATEMENT_BYTES = 4 << 20
 _SQLITE_COLUMN = re.compile(r"constraint failed: (?:[^.\s]+\.)?(\S+)\s*$")
 
 
@@ -58,7 +70,16 @@ class _Missing(Exception):
 class Database:
     """One dataset database (``sqlite:///path`` or ``mysql+pymysql://...``)."""
 
-    def __init__(self, url: str, *, retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
+        load_data: bool | None = None,
+    ) -> None:
+        """``load_data``: None detects whether the server allows ``LOAD DATA LOCAL INFILE``
+        (unless the environment sets ``TRACEBLOC_DISABLE_LOAD_DATA=1``); False always uses
+        multi-row INSERTs; True ignores that variable (LOAD DATA is still only used where allowed)."""
         try:
             parsed = sa.engine.make_url(url)
         except Exception:  # the parser's message repeats the URL, password included
@@ -86,11 +107,22 @@ class Database:
         self._types: dict[str, dict[str, str]] = {}
         self._engine = self._create_engine(parsed)
         self._ph = "%s" if self.dialect == "mysql" else "?"
+        if load_data is None and os.environ.get(DISABLE_LOAD_DATA_ENV, "").strip().lower() in ("1", "true", "yes", "on"):
+            load_data = False
+        self._want_load_data = load_data
+        self._load_data: bool | None = None if self.dialect == "mysql" and load_data is not False else False
+        self._bulk_engine: sa.Engine | None = None
+        self._packet_limit = _STATEMENT_BYTES
+        # which write path is in use: "sqlite", "insert", or for MySQL None until the first write detects it
+        self.write_path = "sqlite" if self.dialect == "sqlite" else ("insert" if self._load_data is False else None)
 
-    def _create_engine(self, url: sa.URL) -> sa.Engine:
+    def _create_engine(self, url: sa.URL, *, local_infile: bool = False) -> sa.Engine:
         options: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
         if self.dialect == "mysql":
             options["pool_recycle"] = 3600
+            if local_infile:
+                # only the connections that run LOAD DATA allow the server to ask for a local file
+                options["connect_args"] = {"local_infile": True}
         try:
             engine = sa.create_engine(url, **options)
         except Exception as exc:
@@ -110,6 +142,8 @@ class Database:
 
     def close(self) -> None:
         self._engine.dispose()
+        if self._bulk_engine is not None:
+            self._bulk_engine.dispose()
 
     def __enter__(self) -> "Database":
         return self
@@ -266,6 +300,9 @@ class Database:
             raise DatabaseError(f"writing a batch to table {table!r} failed: unstorable Arrow types: {odd[:8]}")
         if batch.num_rows == 0:
             return
+        if self.dialect == "mysql":
+            self._write_mysql(table, names, batch)
+            return
         columns = []
         for name, array in zip(names, batch.columns):
             try:
@@ -282,8 +319,147 @@ class Database:
             columns=names,
         )
 
+    # -- MySQL bulk paths: values rendered as text by whole columns (bulk_text), sent in bulk
+
+    def _write_mysql(self, table: str, names: list[str], batch: pa.RecordBatch) -> None:
+        for part in _bulk_parts(batch):
+            if self._use_load_data():
+                try:
+                    fields = self._texts(table, names, part, literal=False)
+                    self._run(
+                        "writing a batch to",
+                        table,
+                        lambda conn: self._load_data_rows(conn, table, names, fields, part.column(names.index("data_id"))),
+                        write=True,
+                        values=True,
+                        columns=names,
+                        engine=self._bulk_engine,
+                    )
+                    continue
+                except _LoadDataRefused as refused:
+                    self._load_data = False
+                    self.write_path = "insert"
+                    log.info("LOAD DATA LOCAL INFILE is not available (%s); using multi-row INSERTs", refused)
+            literals = self._texts(table, names, part, literal=True)
+            self._run(
+                "writing a batch to",
+                table,
+                lambda conn: self._insert_literals(conn, table, names, literals),
+                write=True,
+                values=True,
+                columns=names,
+            )
+
+    def _texts(self, table: str, names: list[str], batch: pa.RecordBatch, *, literal: bool) -> list[pa.Array]:
+        out = []
+        for name, array in zip(names, batch.columns):
+            try:
+                out.append(bulk_text.text_column(array, literal=literal))
+            except ValueError as exc:
+                raise DatabaseError(f"writing a batch to table {table!r} failed: column {name!r}: {exc}") from None
+        return out
+
+    def _use_load_data(self) -> bool:
+        """Detected once: the server's ``local_infile`` on a connection that allows it."""
+        if self._load_data is None:
+            self._bulk_engine = self._create_engine(self._url, local_infile=True)
+            try:
+                with self._bulk_engine.connect() as conn:
+                    allowed, packet = conn.exec_driver_sql("SELECT @@local_infile, @@max_allowed_packet").one()
+                self._packet_limit = max(64 << 10, min(_STATEMENT_BYTES, int(packet) - (64 << 10)))
+                self._load_data = str(allowed).upper() in ("1", "ON")
+            except sa.exc.SQLAlchemyError as exc:  # the write that follows reports the real problem
+                log.debug("cannot detect local_infile: %s", type(exc).__name__)
+                self._load_data = False
+            if not self._load_data:
+                self._bulk_engine.dispose()
+                self._bulk_engine = None
+            self.write_path = "load_data" if self._load_data else "insert"
+            log.info("MySQL writes use %s", "LOAD DATA LOCAL INFILE" if self._load_data else "multi-row INSERTs")
+        return bool(self._load_data)
+
+    def _load_data_rows(
+        self, conn: sa.Connection, table: str, names: list[str], fields: list[pa.Array], ids: pa.Array
+    ) -> None:
+        """LOAD DATA one chunk; existing data_ids are kept, and nothing else may be skipped or changed.
+
+        With LOCAL the server cannot stop reading the file, so every error (duplicate key,
+        bad value) becomes a warning, as with IGNORE. The chunk is accepted only when the
+        warnings are exactly the skipped rows (each duplicate gives one) and, if any row was
+        skipped, every data_id of the chunk is in the table: a skipped row was a duplicate.
+        Otherwise the transaction is rolled back and the first warning's code and column reported.
+        """
+        q = _mysql_name
+        try:
+            fd, path = tempfile.mkstemp(prefix="tb_load_", suffix=".tsv")
+        except OSError as exc:
+            raise _LoadDataRefused(f"no writable temporary folder: {exc.strerror}") from None
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(bulk_text.load_data_buffer(fields))
+            column_list = ", ".join(q(name) for name in names)
+            sql = (
+                f"LOAD DATA LOCAL INFILE {_sql_string(path)} IGNORE INTO TABLE {q(table)} CHARACTER SET utf8mb4 "
+                f"FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' ({column_list})"
+            )
+            try:
+                inserted = conn.exec_driver_sql(sql, execution_options={"no_parameters": True}).rowcount
+            except sa.exc.DBAPIError as exc:
+                if _mysql_code(exc) in _MYSQL_LOCAL_REFUSED:
+                    raise _LoadDataRefused(_error_id(exc)) from None
+                raise
+        finally:
+            with suppress(OSError):
+                os.unlink(path)
+        rows = len(ids)
+        warnings = int(conn.exec_driver_sql("SELECT @@warning_count", execution_options={"no_parameters": True}).scalar())
+        skipped = rows - inserted
+        if warnings == skipped and (skipped == 0 or self._all_present(conn, table, ids)):
+            return
+        raise self._warning_error(conn, table, names)
+
+    def _all_present(self, conn: sa.Connection, table: str, ids: pa.Array) -> bool:
+        import pyarrow.compute as pc
+
+        unique = pc.unique(ids)
+        found = 0
+        for start in range(0, len(unique), 5_000):
+            literals = bulk_text.text_column(unique.slice(start, 5_000), literal=True)
+            in_list = ",".join(literals.to_pylist())
+            sql = f"SELECT COUNT(*) FROM {_mysql_name(table)} WHERE data_id IN ({in_list})"
+            found += int(conn.exec_driver_sql(sql, execution_options={"no_parameters": True}).scalar())
+        return found == len(unique)
+
+    def _warning_error(self, conn: sa.Connection, table: str, names: list[str]) -> "DatabaseError":
+        rows = conn.exec_driver_sql("SHOW WARNINGS LIMIT 64", execution_options={"no_parameters": True}).all()
+        first = next((row for row in rows if int(row[1]) != _MYSQL_DUPLICATE), rows[0] if rows else None)
+        message = f"writing a batch to table {table!r} failed"
+        if first is None:
+            return DatabaseError(message + ": LOAD DATA skipped rows that are not in the table")
+        code = int(first[1])
+        kind = "DataError" if code in (1264, 1265, 1292, 1366, 1406) else "OperationalError"
+        message += f": {kind} {code}"
+        match = _MYSQL_COLUMN.search(_text(first[2]))
+        if match:
+            column = re.findall(r"`((?:[^`]|``)*)`", match.group(1))
+            column = column[-1].replace("``", "`") if column else match.group(1).strip("'")
+            if column in names:
+                message += f" in column {column!r}"
+        return DatabaseError(message + " (the driver's message is withheld: it may quote row values)")
+
+    def _insert_literals(self, conn: sa.Connection, table: str, names: list[str], literals: list[pa.Array]) -> None:
+        """Multi-row ``INSERT ... ON DUPLICATE KEY UPDATE id = id`` built from escaped literals."""
+        column_list = ", ".join(_mysql_name(name) for name in names)
+        head = f"INSERT INTO {_mysql_name(table)} ({column_list}) VALUES ".encode()
+        tail = b" ON DUPLICATE KEY UPDATE `id` = `id`"  # a no-op: the first writer keeps the row
+        buffer, offsets = bulk_text.literal_rows(literals)
+        limit = self._packet_limit - len(head) - len(tail)
+        for start, end in bulk_text.statement_slices(offsets, limit):
+            sql = (head + bytes(buffer[start : end - 1]) + tail).decode("utf-8")  # end - 1: the row's comma
+            conn.exec_driver_sql(sql, execution_options={"no_parameters": True})
+
     def _insert_rows(self, conn: sa.Connection, table: str, names: list[str], rows: list[tuple]) -> None:
-        """The one bulk write path (a LOAD DATA variant can replace it)."""
+        """SQLite's write path: the driver's executemany, in the batch's one transaction."""
         column_list = ", ".join(self._q(name) for name in names)
         marks = ", ".join([self._ph] * len(names))
         sql = f"INSERT INTO {self._q(table)} ({column_list}) VALUES ({marks})"
@@ -331,6 +507,7 @@ class Database:
         write: bool = False,
         values: bool = False,
         columns: Sequence[str] = (),
+        engine: sa.Engine | None = None,
     ) -> Any:
         """Run ``work`` in one transaction, retrying transient errors with backoff.
 
@@ -341,7 +518,7 @@ class Database:
             raise _Missing
         for attempt in range(len(self._retry_delays) + 1):
             try:
-                with self._engine.begin() as conn:
+                with (engine or self._engine).begin() as conn:
                     return work(conn)
             except sa.exc.DBAPIError as exc:
                 if not write and _mysql_code(exc) == _MYSQL_NO_DATABASE:
@@ -541,12 +718,35 @@ class Database:
 
 
 def _mysql_session(dbapi_connection: Any, _record: Any) -> None:
-    # strict mode so a bad value is an error, not a silent 0; UTC for the CURRENT_TIMESTAMP defaults
+    # strict mode so a bad value is an error, not a silent 0; UTC for the CURRENT_TIMESTAMP defaults;
+    # backslash escapes on, since the bulk paths escape string literals and LOAD DATA fields with them
     with dbapi_connection.cursor() as cursor:
-        cursor.execute(
-            "SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@SESSION.sql_mode, ''), 'STRICT_ALL_TABLES'), "
-            "time_zone = '+00:00'"
-        )
+        cursor.execute("SELECT @@SESSION.sql_mode")
+        modes = [m for m in _text(cursor.fetchone()[0] or "").split(",") if m and m != "NO_BACKSLASH_ESCAPES"]
+        if "STRICT_ALL_TABLES" not in modes:
+            modes.append("STRICT_ALL_TABLES")
+        cursor.execute("SET SESSION sql_mode = %s, time_zone = '+00:00'", (",".join(modes),))
+
+
+def _mysql_name(name: str) -> str:
+    """A quoted identifier for statements sent without parameters (no % doubling)."""
+    return "`" + name.replace("`", "``") + "`"
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _bulk_parts(batch: pa.RecordBatch):
+    """Slices of at most _BULK_ROWS rows and about _BULK_BYTES of Arrow data each."""
+    per_row = max(1, batch.nbytes // max(1, batch.num_rows))
+    step = max(1, min(_BULK_ROWS, _BULK_BYTES // per_row))
+    for start in range(0, batch.num_rows, step):
+        yield batch.slice(start, step)
+
+
+class _LoadDataRefused(Exception):
+    """The server or the client does not allow LOAD DATA LOCAL INFILE."""
 
 
 def _check_table_name(table: str) -> None:

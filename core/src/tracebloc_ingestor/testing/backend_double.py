@@ -28,6 +28,7 @@ import collections
 import json
 import re
 import secrets
+import signal
 import socket
 import ssl
 import sys
@@ -267,6 +268,11 @@ class BackendDouble:
         with self._lock:
             self._scripts.setdefault(path_prefix.lstrip("/"), collections.deque()).extend(queue)
 
+    def clear_scripts(self) -> None:
+        """Drop every queued answer; the default behaviour applies again."""
+        with self._lock:
+            self._scripts.clear()
+
     def rotate_token(self, new: str | None = None) -> str:
         """Issue and accept a new token from now on; the old one gets 401."""
         self.token = new or secrets.token_hex(8)
@@ -383,6 +389,9 @@ def main(argv: list[str] | None = None) -> int:
         token=args.token, accept_credentials=(args.client_id, args.client_secret),
         host=args.host, port=args.port, log_requests=True,
     )
+    # Stop on Ctrl-C or `kill`/`docker stop`, even when started with SIGINT ignored (background jobs).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         with double:
             print(double.url, flush=True)

@@ -1,0 +1,30 @@
+"""A runnable keypoint_detection ingestor. Copy this folder, point it at your data, run it.
+
+    python ingestor.py                      # ingests the sample next to this file
+    INGEST_CONFIG=my.yaml python ingestor.py   # number_of_keypoints and target_size are required
+
+Without MYSQL_HOST the rows go to an SQLite file; without STORAGE_PATH the images go to
+./tracebloc-output/shared/<table>/ (in the cluster: /data/shared/<table>/); without
+backend credentials the metadata goes to a local JSON file.
+"""
+
+import os
+from pathlib import Path
+
+from tracebloc_ingestor_image import KeypointDetection
+
+
+class Ingestor(KeypointDetection):
+    # Add checks of your own, e.g.:
+    #   validators = (*KeypointDetection.validators, FileTypeValidator(allowed=[".jpg"]))
+    pass
+
+
+if __name__ == "__main__":
+    here = Path(__file__).resolve().parent
+    flags = {}
+    if not any(os.environ.get(k) for k in ("LABEL_FILE", "TRACEBLOC_LABEL_FILE", "INGEST_CONFIG", "TRACEBLOC_INGEST_CONFIG")):
+        flags["config_path"] = str(here / "ingest.yaml")
+    if not any(os.environ.get(k) for k in ("STORAGE_PATH", "TRACEBLOC_STORAGE_PATH")):
+        flags["storage_path"] = str(Path.cwd() / "tracebloc-output" / "shared")
+    Ingestor().ingest(**flags)

@@ -1,0 +1,47 @@
+"""The distribution: entry points, the command line, the core's lazy validator."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from PIL import Image
+
+from tracebloc_ingestor.loader import installed_plugins
+
+CATEGORIES = ("image_classification", "object_detection", "keypoint_detection", "semantic_segmentation")
+
+
+def test_entry_points_name_the_four_categories():
+    names = {(p.name, p.distribution) for p in installed_plugins()}
+    assert {(c, "tracebloc-ingestor-image") for c in CATEGORIES} <= names
+
+
+def test_core_finds_the_image_resolution_validator(tmp_path, kit):
+    from tracebloc_ingestor import ImageResolutionValidator
+
+    assert ImageResolutionValidator((64, 64)).size == (64, 64)
+
+
+def test_tb_ingest_loads_the_plugin_by_entry_point_and_resizes(tmp_path, kit):
+    root = tmp_path / "src"
+    rows = []
+    for i, size in enumerate([(64, 64), (90, 70), (200, 120)]):
+        kit.draw(root / "images" / f"i{i}.jpg", size, seed=i)
+        rows.append((f"i{i}", "a" if i % 2 else "b"))
+    kit.write_csv(root / "labels.csv", ("filename", "label"), rows)
+    (root / "ingest.yaml").write_text(
+        "apiVersion: tracebloc.io/v1\nkind: IngestConfig\ncategory: image_classification\n"
+        "table: cli_pics\nintent: train\ncsv: labels.csv\ntarget_size: [64, 64]\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TRACEBLOC_", "MYSQL_", "DATABASE_URL", "INGEST_CONFIG", "STORAGE_PATH"))}
+    cmd = [sys.executable, "-m", "tracebloc_ingestor.cli", "--config", str(root / "ingest.yaml"), "--plugin", "image_classification",
+           "--resize-policy", "resize", "--storage-path", str(tmp_path / "shared"), "--output-dir", str(tmp_path / "out")]
+    proc = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    folder = tmp_path / "shared" / "cli_pics"
+    assert kit.stored(folder) == ["i0.jpg", "i1.jpg", "i2.jpg"]
+    for name in kit.stored(folder):
+        with Image.open(folder / name) as im:
+            assert im.size == (64, 64)
