@@ -31,6 +31,7 @@ import urllib3
 
 from ..categories import DATA_FORMATS
 from ..schema import SchemaError, parse_sql_type
+from ..settings import API_URLS
 
 __all__ = [
     "ENVIRONMENTS",
@@ -46,11 +47,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-ENVIRONMENTS = {
-    "prod": "https://api.tracebloc.io/",
-    "stg": "https://stg-api.tracebloc.io/",
-    "dev": "https://dev-api.tracebloc.io/",
-}
+ENVIRONMENTS = API_URLS  # one table of backend URLs, kept with the settings
 AUTH_SCHEMES = ("Token", "Bearer")
 # A failing run should not sit for minutes reporting its failure to a backend that is down.
 FAILURE_REPORT_DEADLINE = 10.0
