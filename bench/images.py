@@ -138,7 +138,8 @@ def main() -> None:
         uniform, mixed = work / f"uniform-{args.count}", work / f"mixed-{args.count}"
         t0 = time.perf_counter()
         for folder, is_mixed in ((uniform, False), (mixed, True)):
-            if not (folder / "labels.csv").exists():
+            needed = only & ({"c", "d"} if is_mixed else {"a", "b"})
+            if needed and not (folder / "labels.csv").exists():
                 make_set(folder, args.count, mixed=is_mixed)
         print(f"sets of {args.count:,} images ready in {time.perf_counter() - t0:.1f} s ({work})")
         for name in os.listdir(work):

@@ -19,7 +19,6 @@ from pathlib import PurePosixPath
 from typing import Any
 
 import yaml
-
 from pss_check import read_manifests  # same reading rules (files, folders, stdin)
 
 CONTAINER = "ingestor"

@@ -97,6 +97,7 @@ step "built $IMAGE"
 # image_checks IMAGE: prints each problem; returns 1 if there is any.
 # runc and explicit ulimits: on this machine kind crun refuses the hybrid cgroups, and
 # podman's default RLIMIT_NOFILE is above what root may set here (no CAP_SYS_RESOURCE).
+# shellcheck disable=SC2054  # the commas belong to the --tmpfs option, not the array
 podman_opts=(--network host
     --ulimit "nofile=$(ulimit -Hn):$(ulimit -Hn)" --ulimit nproc=4096:4096
     --user "$RUN_UID:0" --cap-drop ALL --security-opt no-new-privileges

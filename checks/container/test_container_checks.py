@@ -23,9 +23,9 @@ CHECKS = Path(__file__).resolve().parent
 REPO = CHECKS.parent.parent
 sys.path.insert(0, str(CHECKS))
 
-import dockerfile_check  # noqa: E402
-import job_check  # noqa: E402
-import pss_check  # noqa: E402
+import dockerfile_check
+import job_check
+import pss_check
 
 JOB_FILE = REPO / "k8s" / "ingestor-job.yaml"
 DOCKERFILE = REPO / "docker" / "Dockerfile"

@@ -136,6 +136,8 @@ def test_rerun_is_idempotent_and_copies_nothing_again(tmp_path, any_url, kit):
     args = flags(tmp_path, any_url, src_path=str(root), label_file="labels.csv", table="pics")
     first, out, err = kit.ingest(ImageClassification(), args)
     assert first.exit_code == 0, out + err
+    registration = tmp_path / "out" / "pics.registration.json"
+    first_size = json.loads(registration.read_text())["payload"]["size_bytes"]
     folder = tmp_path / "shared" / "pics"
     before = {n: (folder / n).stat() for n in kit.stored(folder)}
     ledger = (folder / ".tracebloc-files.jsonl").read_text()
@@ -147,6 +149,7 @@ def test_rerun_is_idempotent_and_copies_nothing_again(tmp_path, any_url, kit):
     after = {n: (folder / n).stat() for n in kit.stored(folder)}
     assert {n: (s.st_ino, s.st_mtime_ns) for n, s in after.items()} == {n: (s.st_ino, s.st_mtime_ns) for n, s in before.items()}
     assert (folder / ".tracebloc-files.jsonl").read_text() == ledger
+    assert json.loads(registration.read_text())["payload"]["size_bytes"] == first_size
 
 
 class BreakingStore(ImageClassification):
@@ -250,11 +253,21 @@ def zlib_compress_part(raw: bytes) -> bytes:
     return zlib.compress(raw)[: len(zlib.compress(raw)) // 2]
 
 
-def test_template_runs_as_copied(tmp_path):
-    folder = tmp_path / "image_classification"
-    shutil.copytree(Path(__file__).resolve().parents[1] / "templates" / "image_classification", folder)
+@pytest.mark.parametrize(
+    "category, table, files",
+    [
+        ("image_classification", "shapes_sample", 8),
+        ("object_detection", "scenes_sample", 8),
+        ("keypoint_detection", "poses_sample", 4),
+        ("semantic_segmentation", "tiles_sample", 8),
+    ],
+)
+def test_template_runs_as_copied(tmp_path, category, table, files):
+    folder = tmp_path / category
+    shutil.copytree(Path(__file__).resolve().parents[1] / "templates" / category, folder)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TRACEBLOC_", "MYSQL_", "DATABASE_URL", "LABEL_FILE", "INGEST_CONFIG", "TABLE_NAME", "STORAGE_PATH"))}
     proc = subprocess.run([sys.executable, "ingestor.py"], cwd=folder, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "📊 INGESTION SUMMARY 📊" in proc.stdout
-    assert len(os.listdir(folder / "tracebloc-output" / "shared" / "shapes_sample")) == 8 + 2
+    stored = [n for n in os.listdir(folder / "tracebloc-output" / "shared" / table) if not n.startswith(".")]
+    assert len(stored) == files

@@ -45,3 +45,21 @@ def test_tb_ingest_loads_the_plugin_by_entry_point_and_resizes(tmp_path, kit):
     for name in kit.stored(folder):
         with Image.open(folder / name) as im:
             assert im.size == (64, 64)
+
+
+def test_core_validators_see_the_referenced_files(tmp_path, sqlite_url, kit):
+    from tracebloc_ingestor import FileTypeValidator
+    from tracebloc_ingestor_image import ImageClassification
+
+    class OnlyPng(ImageClassification):
+        validators = (*ImageClassification.validators, FileTypeValidator(allowed=[".csv", ".png"]))
+
+    config = kit.templates / "image_classification" / "ingest.yaml"
+    report, _, _ = kit.ingest(
+        OnlyPng(), {"config_path": str(config), "database_url": sqlite_url, "output_dir": str(tmp_path / "o"), "storage_path": str(tmp_path / "s")}
+    )
+    assert report.exit_code == 1
+    assert {(i.row, i.file, i.rule) for i in report.issues} == {
+        (row, f"images/{name}", "file_type")
+        for row, name in enumerate((l.split(",")[0] for l in (config.parent / "labels.csv").read_text().splitlines()[1:]), start=1)
+    }

@@ -29,7 +29,21 @@ class RecordIdentity:
     def __init__(self, salt: bytes) -> None:
         self.salt = salt
         self.tracker = identity.RepeatTracker()
+        self.cache = identity.DigestCache()  # the validation pass's digests, reused by the write pass
         self._missing_column_reported = False
+        self._seen = 0
+
+    def close(self) -> None:
+        self.cache.close()
+        self.tracker.discard()
+
+    def _first_row(self, batch: pa.RecordBatch, count: bool) -> int:
+        if ROW_COLUMN in batch.schema.names and batch.num_rows:
+            return int(batch.column(ROW_COLUMN)[0].as_py())
+        first = self._seen
+        if count:
+            self._seen += batch.num_rows
+        return -1 - first  # plugins without record numbers: position in the stream
 
     def _digests(self, ctx: RunContext, batch: pa.RecordBatch) -> list[bytes]:
         settings = ctx.settings
@@ -64,7 +78,9 @@ class RecordIdentity:
             rows = batch.column(ROW_COLUMN)
             for row in pc.filter(rows, pc.fill_null(blank, True)).to_pylist():
                 issues.append(Issue("required", "a data_id value is required", row=row, column=name))
-        self.tracker.observe(self._digests(ctx, batch))
+        digests = self._digests(ctx, batch)
+        self.tracker.observe(digests)
+        self.cache.put(self._first_row(batch, True), digests)
         return issues
 
     @hookimpl
@@ -72,6 +88,7 @@ class RecordIdentity:
         if ctx.settings.data_id_strategy == "uuid":
             return None
         self.tracker.close()
+        self._seen = 0
         ctx.scratch["tracebloc.repeats"] = self.tracker.repeats
         if ctx.settings.data_id_strategy == "column" and self.tracker.repeats:
             return [
@@ -97,8 +114,15 @@ class RecordIdentity:
             ids = pc.utf8_trim_whitespace(values)
             return _set_column(batch, DATA_ID, ids)
         else:
-            digests = self._digests(ctx, batch)
+            first = self._first_row(batch, False)
+            if first < 0:
+                first = -1 - self._seen
+                self._seen += batch.num_rows
+            digests = self.cache.get(first, batch.num_rows)
+            if digests is None:
+                digests = self._digests(ctx, batch)
             ids = identity.ids_from_digests(digests, self.tracker.occurrences(digests))
+            return _set_column(batch, DATA_ID, ids)
         return _set_column(batch, DATA_ID, pa.array(ids, pa.string()))
 
 
@@ -126,14 +150,32 @@ class LabelCounter:
 
 
 class DatabaseWriter:
-    """Writes each batch's rows last, after every file a row refers to is in place."""
+    """Writes each batch's rows last, after every file a row refers to is in place.
 
-    def __init__(self, database) -> None:
+    With ``background=True`` the writes run on a writer thread (bounded queue) while the
+    next batch is read; :meth:`flush` waits for them and raises the first write error.
+    """
+
+    def __init__(self, database, *, background: bool = False) -> None:
+        from .sinks.writer import BackgroundWriter
+
         self.database = database
+        self.writer = BackgroundWriter(database.write) if background else None
 
     @hookimpl(trylast=True)
     def tb_load(self, ctx: RunContext, batch: pa.RecordBatch):
-        self.database.write(ctx.table, batch)
+        if self.writer is not None:
+            self.writer.submit(ctx.table, batch)
+        else:
+            self.database.write(ctx.table, batch)
+
+    def flush(self) -> None:
+        if self.writer is not None:
+            self.writer.flush()
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
 
 
 def _set_column(batch: pa.RecordBatch, name: str, values: pa.Array) -> pa.RecordBatch:

@@ -11,6 +11,7 @@ and only records whose prefix occurs more than once are counted in the write pas
 from __future__ import annotations
 
 import hashlib
+import tempfile
 import uuid
 from typing import Sequence
 
@@ -38,37 +39,96 @@ def canonical_rows(batch: pa.RecordBatch, columns: Sequence[str]) -> list[bytes]
 
 
 def content_digests(salt: bytes, header: Sequence[str], rows: list[bytes]) -> list[bytes]:
-    prefix = hashlib.sha256(salt + _FIELD_SEP.join(header).encode() + b"\x1d")
-    out = []
-    for row in rows:
-        h = prefix.copy()
-        h.update(row)
-        out.append(h.digest())
-    return out
+    prefix = salt + _FIELD_SEP.join(header).encode() + b"\x1d"
+    sha256 = hashlib.sha256
+    return [sha256(prefix + row).digest() for row in rows]
 
 
 def prefixes(digests: list[bytes]) -> np.ndarray:
     return np.frombuffer(b"".join(d[:8] for d in digests), dtype=">u8").astype(np.uint64) if digests else np.empty(0, np.uint64)
 
 
+# Prefixes are kept in memory up to this many records, then spilled to bucket files on disk.
+_SPILL_ROWS = 1_000_000
+_BUCKET_BITS = 4
+
+
 @attrs.define
 class RepeatTracker:
-    """Finds repeated content across the whole input in bounded, compact memory."""
+    """Finds repeated content across the whole input in bounded, compact memory.
+
+    Up to ``_SPILL_ROWS`` records the 8-byte prefixes stay in memory; beyond that they are
+    appended to 16 temporary files by their top bits, so that finding repeats at the end
+    sorts one sixteenth of them at a time (10M records: 5 MB per bucket instead of 80 MB).
+    """
 
     parts: list = attrs.field(factory=list)
     repeated: np.ndarray | None = None
     repeats: int = 0
     seen: dict = attrs.field(factory=dict)
+    spill_rows: int = _SPILL_ROWS
+    _held: int = 0
+    _buckets: list | None = None
 
     def observe(self, digests: list[bytes]) -> None:
-        self.parts.append(prefixes(digests))
+        self._add(prefixes(digests))
+
+    def _add(self, values: np.ndarray) -> None:
+        if self._buckets is None:
+            self.parts.append(values)
+            self._held += len(values)
+            if self._held > self.spill_rows and self._spill():
+                pending, self.parts = self.parts, []
+                for part in pending:
+                    self._to_buckets(part)
+            return
+        self._to_buckets(values)
+
+    def _spill(self) -> bool:
+        try:
+            self._buckets = [tempfile.TemporaryFile(prefix="tb_ids_") for _ in range(1 << _BUCKET_BITS)]
+        except OSError:  # no temporary folder: stay in memory
+            self.spill_rows = 1 << 62
+            return False
+        return True
+
+    def _to_buckets(self, values: np.ndarray) -> None:
+        values = np.sort(values)
+        top = (values >> np.uint64(64 - _BUCKET_BITS)).astype(np.int64)
+        bounds = np.searchsorted(top, np.arange((1 << _BUCKET_BITS) + 1))
+        for k, fh in enumerate(self._buckets):
+            if bounds[k + 1] > bounds[k]:
+                fh.write(values[bounds[k] : bounds[k + 1]].tobytes())
 
     def close(self) -> None:
-        allp = np.concatenate(self.parts) if self.parts else np.empty(0, np.uint64)
+        repeated, repeats = [], 0
+        if self._buckets is None:
+            groups = [np.concatenate(self.parts)] if self.parts else []
+        else:
+            groups = self._bucket_arrays()
         self.parts = []
-        values, counts = np.unique(allp, return_counts=True)
-        self.repeated = values[counts > 1]
-        self.repeats = int((counts[counts > 1] - 1).sum())
+        for values in groups:
+            values.sort()
+            same = values[1:] == values[:-1]
+            found = int(same.sum())
+            if found:
+                repeats += found
+                repeated.append(np.unique(values[1:][same]))
+            del values, same
+        self.repeated = np.concatenate(repeated) if repeated else np.empty(0, np.uint64)
+        self.repeats = repeats
+        self.discard()
+
+    def _bucket_arrays(self):
+        for fh in self._buckets or ():
+            fh.seek(0)
+            yield np.frombuffer(bytearray(fh.read()), dtype=np.uint64)
+
+    def discard(self) -> None:
+        for fh in self._buckets or ():
+            fh.close()
+        self._buckets = None
+        self.parts = []
 
     def occurrences(self, digests: list[bytes]) -> list[int]:
         """For each digest, how many times the same content came before it (write pass)."""
@@ -84,11 +144,72 @@ class RepeatTracker:
         return out
 
 
-def ids_from_digests(digests: list[bytes], occurrences: list[int]) -> list[str]:
-    out = []
-    for d, k in zip(digests, occurrences):
-        out.append(d.hex() if k == 0 else hashlib.sha256(d + b"#" + str(k).encode()).hexdigest())
-    return out
+_HEX = np.frombuffer("".join(f"{i:02x}" for i in range(256)).encode(), dtype=np.uint16)
+
+
+def ids_from_digests(digests: list[bytes], occurrences: list[int]) -> pa.Array:
+    """The data_id strings (64 hex digits) as one Arrow array, built without a per-row loop."""
+    n = len(digests)
+    if n == 0:
+        return pa.array([], pa.string())
+    raw = np.frombuffer(b"".join(digests), dtype=np.uint8)
+    text = _HEX[raw].tobytes()
+    offsets = np.arange(0, 64 * n + 1, 64, dtype=np.int32)
+    ids = pa.StringArray.from_buffers(n, pa.py_buffer(offsets.tobytes()), pa.py_buffer(text))
+    later = [i for i, k in enumerate(occurrences) if k]
+    if later:
+        values = ids.to_pylist()
+        for i in later:
+            values[i] = hashlib.sha256(digests[i] + b"#" + str(occurrences[i]).encode()).hexdigest()
+        ids = pa.array(values, pa.string())
+    return ids
+
+
+class DigestCache:
+    """The validation pass's digests, kept in an anonymous temporary file for the write pass.
+
+    The write pass reads the same source in the same batches; each batch is matched by its
+    first record number and size, and any mismatch (or no temporary folder) falls back to
+    hashing again, so the cache can only save time, never change an id.
+    """
+
+    def __init__(self) -> None:
+        self._file = None
+        self._marks: list[tuple[int, int, int]] = []  # (first record, rows, byte offset)
+        self._next = 0
+        self._broken = False
+        self._size = 0
+
+    def put(self, first: int, digests: list[bytes]) -> None:
+        if self._broken:
+            return
+        try:
+            if self._file is None:
+                self._file = tempfile.TemporaryFile(prefix="tb_digests_")
+            self._file.write(b"".join(digests))
+        except OSError:
+            self.close()
+            self._broken = True
+            return
+        self._marks.append((first, len(digests), self._size))
+        self._size += 32 * len(digests)
+
+    def get(self, first: int, rows: int) -> list[bytes] | None:
+        if self._broken or self._file is None or self._next >= len(self._marks):
+            return None
+        mark_first, mark_rows, offset = self._marks[self._next]
+        if (mark_first, mark_rows) != (first, rows):
+            self._broken = True
+            return None
+        self._next += 1
+        self._file.seek(offset)
+        blob = self._file.read(32 * rows)
+        return [blob[i : i + 32] for i in range(0, len(blob), 32)]
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
 
 
 def random_ids(n: int) -> list[str]:

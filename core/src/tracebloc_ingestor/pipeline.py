@@ -134,11 +134,13 @@ class Pipeline:
         table = settings.table
         salt = self.database.read_salt(table) or os.urandom(32)
         owner = self.database.registered_owner(table)
+        # rows are written on a writer thread while the next batch is read, cast and hashed
+        self._db_writer = DatabaseWriter(self.database, background=True)
         builtins = [
             (RecordIdentity(salt), "core:record-identity"),
             (RunStamp(), "core:run-stamp"),
             (LabelCounter(), "core:label-counter"),
-            (DatabaseWriter(self.database), "core:database-writer"),
+            (self._db_writer, "core:database-writer"),
         ]
         for plugin, name in builtins:
             register_builtin(self.pm, plugin, name)
@@ -215,6 +217,8 @@ class Pipeline:
             rejects.close()
             for plugin, _ in builtins:
                 self.pm.unregister(plugin)
+                if hasattr(plugin, "close"):
+                    plugin.close()  # writer thread, temporary files
 
     def _fail(self, reason: str) -> None:
         try:
@@ -241,6 +245,7 @@ class Pipeline:
                 for part in self.pm.hook.tb_describe(ctx=ctx, batch=out):
                     merge_stats(stats, part)
                 processed += out.num_rows
+            self._db_writer.flush()
             new_rows = self.database.count_rows(table, run_id=self.run_id)
             self.database.finish_run(self.run_id, "loaded", record_count=processed)
         except DatabaseError as exc:

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Iterator
 
+import attrs
 import pyarrow as pa
 
 from tracebloc_ingestor import BaseIngestor, Issue, TableNameValidator, TableSchema, hookimpl
@@ -37,23 +38,17 @@ ROW = "_tb_row"
 SIZE_BUCKETS = ((16 << 10, "<16KiB"), (64 << 10, "16-64KiB"), (256 << 10, "64-256KiB"), (1 << 20, "256KiB-1MiB"), (4 << 20, "1-4MiB"))
 
 
-@functools.total_ordering
+@attrs.frozen
 class Companion:
-    """A file that belongs to an image record (its mask, its annotation)."""
+    """A file that belongs to an image record (its mask, its annotation).
 
-    __slots__ = ("kind", "member", "rel")
+    ``kind`` is the folder setting (``masks``, ``annotations``), ``member`` the path inside
+    that folder, ``rel`` the path relative to the source root (for messages).
+    """
 
-    def __init__(self, kind: str, member: str, rel: str) -> None:
-        self.kind, self.member, self.rel = kind, member, rel
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Companion) and (self.kind, self.member) == (other.kind, other.member)
-
-    def __lt__(self, other: "Companion") -> bool:
-        return (self.kind, self.member) < (other.kind, other.member)
-
-    def __hash__(self) -> int:
-        return hash((self.kind, self.member))
+    kind: str
+    member: str
+    rel: str
 
 
 class RecordCheck:
@@ -458,11 +453,20 @@ class ImageIngestor(BaseIngestor):
         resolutions: dict[str, int] = {}
         sizes: dict[str, int] = {}
         count = 0
+        folder = self.destination(ctx)
         for stem, ext in zip(batch.column(FILE_COLUMN).to_pylist(), batch.column("extension").to_pylist()):
             name = stem + ext
             if name in state.described or name not in state.by_name:
                 continue
             state.described.add(name)
+            if state.store is None:
+                # Nothing was loaded (the dataset is registered already): count what the folder holds.
+                for job in state.pending.get(name, ()):
+                    try:
+                        size = (folder / job.name).stat().st_size
+                    except OSError:
+                        continue
+                    ctx.scratch["tracebloc.stored_bytes"] = int(ctx.scratch.get("tracebloc.stored_bytes", 0)) + size
             facts = state.by_name[name]
             count += 1
             modes[facts.mode] = modes.get(facts.mode, 0) + 1

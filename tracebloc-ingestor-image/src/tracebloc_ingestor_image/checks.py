@@ -9,6 +9,7 @@ Messages name the rule and the facts (format, size), never content.
 
 from __future__ import annotations
 
+import os
 import struct
 import zlib
 from pathlib import Path
@@ -20,7 +21,7 @@ FORMAT_OF_EXTENSION = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG"}
 IMAGE_EXTENSIONS = tuple(FORMAT_OF_EXTENSION)
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _TAIL = 4096
-_PIECE = 1 << 20
+_PIECE = 64 << 10  # below malloc's mmap threshold
 
 
 class ImageProblem(Exception):
@@ -51,11 +52,26 @@ def inspect_image(path: Path, *, max_pixels: int, full_decode: bool = False) -> 
     expected = FORMAT_OF_EXTENSION.get(path.suffix.lower())
     if expected is None:
         raise ImageProblem("file_type", f"the extension is not one of {', '.join(IMAGE_EXTENSIONS)}")
-    size = path.stat().st_size
-    if size == 0:
-        raise ImageProblem("image_open", "the file is empty")
+    # One open file for the header, the end marker or chunk walk, and any decode.
+    with open(path, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        if size == 0:
+            raise ImageProblem("image_open", "the file is empty")
+        fmt, mode, width, height = _header(fh, expected, max_pixels, full_decode)
+        if not full_decode:
+            if fmt == "PNG":
+                _check_png_chunks(fh)
+            elif not _has_jpeg_end(fh, size):
+                # Some writers append bytes after the end marker; only a decode can tell those apart.
+                fh.seek(0)
+                with Image.open(fh, formats=("JPEG",)) as im:
+                    _decode(im)
+    return ImageFacts(fmt, mode, width, height, size)
+
+
+def _header(fh, expected: str, max_pixels: int, full_decode: bool) -> tuple[str, str, int, int]:
     try:
-        with Image.open(path, formats=("JPEG", "PNG")) as im:
+        with Image.open(fh, formats=("JPEG", "PNG")) as im:
             fmt, mode, (width, height) = im.format, im.mode, im.size
             _budget(width, height, max_pixels)
             if fmt != expected:
@@ -70,14 +86,7 @@ def inspect_image(path: Path, *, max_pixels: int, full_decode: bool = False) -> 
         raise
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageProblem("image_open", f"cannot be read as an image ({type(exc).__name__})") from None
-    if not full_decode:
-        if fmt == "PNG":
-            _check_png_chunks(path)
-        elif not _has_jpeg_end(path):
-            # Some writers append bytes after the end marker; only a decode can tell those apart.
-            with Image.open(path, formats=("JPEG",)) as im:
-                _decode(im)
-    return ImageFacts(fmt, mode, width, height, size)
+    return fmt, mode, width, height
 
 
 def _budget(width: int, height: int, max_pixels: int) -> None:
@@ -99,41 +108,38 @@ def _decode(im: Image.Image) -> None:
         raise ImageProblem(rule, f"the pixel data cannot be decoded ({'truncated' if rule == 'truncated' else type(exc).__name__})") from None
 
 
-def _has_jpeg_end(path: Path) -> bool:
-    with open(path, "rb") as fh:
-        fh.seek(0, 2)
-        end = fh.tell()
-        fh.seek(max(0, end - _TAIL))
-        tail = fh.read()
+def _has_jpeg_end(fh, size: int) -> bool:
+    fh.seek(max(0, size - _TAIL))
+    tail = fh.read(_TAIL)
     return tail.rstrip(b"\x00\r\n\t ").endswith(b"\xff\xd9")
 
 
-def _check_png_chunks(path: Path) -> None:
+def _check_png_chunks(fh) -> None:
     """Walk every chunk, checking its CRC, up to IEND; pixels are not inflated."""
-    with open(path, "rb") as fh:
-        if fh.read(8) != PNG_SIGNATURE:
-            raise ImageProblem("image_open", "the PNG signature is damaged")
-        index = 0
-        while True:
-            index += 1
-            head = fh.read(8)
-            if len(head) < 8:
-                raise ImageProblem("truncated", "the PNG ends before its IEND chunk (truncated file)")
-            length, kind = struct.unpack(">I4s", head)
-            if length > 0x7FFFFFFF:
-                raise ImageProblem("checksum", f"PNG chunk {index} has an impossible length")
-            crc = zlib.crc32(kind)
-            left = length
-            while left:
-                piece = fh.read(min(left, _PIECE))
-                if not piece:
-                    raise ImageProblem("truncated", "the PNG ends inside a chunk (truncated file)")
-                crc = zlib.crc32(piece, crc)
-                left -= len(piece)
-            stored = fh.read(4)
-            if len(stored) < 4:
+    fh.seek(0)
+    if fh.read(8) != PNG_SIGNATURE:
+        raise ImageProblem("image_open", "the PNG signature is damaged")
+    index = 0
+    while True:
+        index += 1
+        head = fh.read(8)
+        if len(head) < 8:
+            raise ImageProblem("truncated", "the PNG ends before its IEND chunk (truncated file)")
+        length, kind = struct.unpack(">I4s", head)
+        if length > 0x7FFFFFFF:
+            raise ImageProblem("checksum", f"PNG chunk {index} has an impossible length")
+        crc = zlib.crc32(kind)
+        left = length
+        while left:
+            piece = fh.read(min(left, _PIECE))
+            if not piece:
                 raise ImageProblem("truncated", "the PNG ends inside a chunk (truncated file)")
-            if crc != int.from_bytes(stored, "big"):
-                raise ImageProblem("checksum", f"PNG chunk {index} fails its CRC check (damaged file)")
-            if kind == b"IEND":
-                return
+            crc = zlib.crc32(piece, crc)
+            left -= len(piece)
+        stored = fh.read(4)
+        if len(stored) < 4:
+            raise ImageProblem("truncated", "the PNG ends inside a chunk (truncated file)")
+        if crc != int.from_bytes(stored, "big"):
+            raise ImageProblem("checksum", f"PNG chunk {index} fails its CRC check (damaged file)")
+        if kind == b"IEND":
+            return

@@ -16,8 +16,8 @@ from tracebloc_ingestor_image import ImageClassification
 
 
 class Ingestor(ImageClassification):
-    # Add checks of your own, e.g.:
-    #   validators = (*ImageClassification.validators, FileTypeValidator(allowed=[".jpg"]))
+    # Add checks of your own (from tracebloc_ingestor import FileTypeValidator), e.g.:
+    #   validators = (*ImageClassification.validators, FileTypeValidator(allowed=[".csv", ".jpg"]))  # manifest and images
     pass
 
 

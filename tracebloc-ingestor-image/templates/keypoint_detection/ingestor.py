@@ -15,8 +15,8 @@ from tracebloc_ingestor_image import KeypointDetection
 
 
 class Ingestor(KeypointDetection):
-    # Add checks of your own, e.g.:
-    #   validators = (*KeypointDetection.validators, FileTypeValidator(allowed=[".jpg"]))
+    # Add checks of your own (from tracebloc_ingestor import FileTypeValidator), e.g.:
+    #   validators = (*KeypointDetection.validators, FileTypeValidator(allowed=[".csv", ".jpg"]))  # manifest and images
     pass
 
 

@@ -16,8 +16,8 @@ from tracebloc_ingestor_image import ObjectDetection
 
 
 class Ingestor(ObjectDetection):
-    # Add checks of your own, e.g.:
-    #   validators = (*ObjectDetection.validators, FileTypeValidator(allowed=[".jpg"]))
+    # Add checks of your own (from tracebloc_ingestor import FileTypeValidator), e.g.:
+    #   validators = (*ObjectDetection.validators, FileTypeValidator(allowed=[".csv", ".jpg"]))  # manifest and images
     pass
 
 

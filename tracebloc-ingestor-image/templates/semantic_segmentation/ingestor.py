@@ -16,8 +16,8 @@ from tracebloc_ingestor_image import SemanticSegmentation
 
 
 class Ingestor(SemanticSegmentation):
-    # Add checks of your own, e.g.:
-    #   validators = (*SemanticSegmentation.validators, FileTypeValidator(allowed=[".jpg"]))
+    # Add checks of your own (from tracebloc_ingestor import FileTypeValidator), e.g.:
+    #   validators = (*SemanticSegmentation.validators, FileTypeValidator(allowed=[".csv", ".jpg"]))  # manifest and images
     pass
 
 

@@ -15,6 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
+import numpy as np
 import pyarrow as pa
 
 ROW_COLUMN = "_tb_row"
@@ -79,7 +80,7 @@ def _numbered(batches: Iterator[pa.RecordBatch], batch_size: int) -> Iterator[pa
             part = batch.slice(start, batch_size)
             if part.num_rows == 0:
                 continue
-            rows = pa.array(range(seen + 1, seen + 1 + part.num_rows), type=pa.int64())
+            rows = pa.array(np.arange(seen + 1, seen + 1 + part.num_rows, dtype=np.int64))
             seen += part.num_rows
             yield part.append_column(ROW_COLUMN, rows)
 
@@ -145,6 +146,8 @@ def _joined(batches: Iterator[pa.RecordBatch], batch_size: int) -> Iterator[pa.R
 def _concat(batches: list[pa.RecordBatch]) -> pa.RecordBatch:
     if len(batches) == 1:
         return batches[0]
+    if hasattr(pa, "concat_batches"):  # pyarrow >= 19
+        return pa.concat_batches(batches)
     return pa.Table.from_batches(batches).combine_chunks().to_batches()[0]
 
 

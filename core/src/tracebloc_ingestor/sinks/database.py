@@ -228,6 +228,10 @@ class Database:
         if not unique or not self.table_exists(table):
             return 0
 
+        if self.dialect == "mysql":
+            ids = pa.array(unique, pa.string())
+            return self._run("looking up data_ids in", table, lambda conn: self._count_ids(conn, table, ids), values=True)
+
         def work(conn: sa.Connection) -> int:
             found = 0
             for start in range(0, len(unique), _ID_CHUNK):
@@ -422,13 +426,17 @@ class Database:
         import pyarrow.compute as pc
 
         unique = pc.unique(ids)
+        return self._count_ids(conn, table, unique) == len(unique)
+
+    def _count_ids(self, conn: sa.Connection, table: str, unique: pa.Array) -> int:
+        """How many of these distinct ids are rows (IN lists of escaped literals, 5,000 at a time)."""
         found = 0
         for start in range(0, len(unique), 5_000):
             literals = bulk_text.text_column(unique.slice(start, 5_000), literal=True)
             in_list = ",".join(literals.to_pylist())
             sql = f"SELECT COUNT(*) FROM {_mysql_name(table)} WHERE data_id IN ({in_list})"
             found += int(conn.exec_driver_sql(sql, execution_options={"no_parameters": True}).scalar())
-        return found == len(unique)
+        return found
 
     def _warning_error(self, conn: sa.Connection, table: str, names: list[str]) -> "DatabaseError":
         rows = conn.exec_driver_sql("SHOW WARNINGS LIMIT 64", execution_options={"no_parameters": True}).all()
