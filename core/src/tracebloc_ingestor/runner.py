@@ -94,7 +94,7 @@ def run_ingestion(
     except ConfigError as exc:
         return _refused(str(exc), err, out, table=flags.get("table"))
     configure_logging(settings.log_level)
-    log.info("settings: %s", settings.describe())
+    log.debug("settings: %s", settings.describe())
 
     pm = pm or new_plugin_manager()
     try:

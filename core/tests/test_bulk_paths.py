@@ -1,0 +1,338 @@
+"""Both MySQL write paths (LOAD DATA LOCAL INFILE, multi-row INSERT) and SQLite store the same table.
+
+Real MariaDB/MySQL and real SQLite files; the LOAD DATA path is forced off through the
+constructor, the environment variable and, once, the server's own ``local_infile`` switch.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from contextlib import contextmanager
+from decimal import Decimal
+
+import numpy as np
+import pyarrow as pa
+import pytest
+import sqlalchemy as sa
+
+from tracebloc_ingestor import identity
+from tracebloc_ingestor.schema import TableSchema, parse_sql_type
+from tracebloc_ingestor.sinks import bulk_text
+from tracebloc_ingestor.sinks.database import DISABLE_LOAD_DATA_ENV, Database, DatabaseError
+from tracebloc_ingestor.sinks.writer import BackgroundWriter
+from tracebloc_ingestor.validation.columns import cast_column
+
+SALT = bytes(range(32))
+SCHEMA = TableSchema.from_mapping({
+    "v": "VARCHAR(64)", "t": "TEXT", "c": "CHAR(2)", "ti": "TINYINT", "i": "INT", "bi": "BIGINT",
+    "f": "FLOAT", "d": "DOUBLE", "dec": "DECIMAL(20,6)", "b": "BOOLEAN", "day": "DATE", "ts": "DATETIME", "tm": "TIME",
+})
+TRICKY = [
+    "tab\there", "new\nline", "cr\rlf\r\n", "back\\slash", "quote'single", 'quote"double', "nul\x00byte",
+    "ctrl-z\x1a", "\\N", "NULL", "\\", "'", "", " padded ", "emoji 😀🎉 日本 naïve", "%s %(x)s %%", "a\\tb\\nc",
+]
+LONG = ("long 😀 \t\\' " * 1000)[:10_000]
+
+
+def rows_of_values():
+    n = len(TRICKY) + 4
+    pad = lambda values: (values + [None] * n)[:n]  # noqa: E731
+    return {
+        "v": pad(TRICKY + [None]),
+        "t": pad([LONG, None, "x" * 10_000] + TRICKY),
+        "c": pad(["ab", "😀", None, "", "\t\n"]),
+        "ti": pad([-128, 127, None, 0]),
+        "i": pad([-(2**31), 2**31 - 1, None, 0]),
+        "bi": pad([-(2**63), 2**63 - 1, None, 0, 1]),
+        "f": pad([1.5, -0.25, None, float("nan"), 3.0e38]),
+        "d": pad([1e300, -2.5e-300, None, float("nan"), 0.1, -0.0, 123456789.123456789]),
+        "dec": pad([Decimal("12345678901234.123456"), Decimal("-0.000001"), None, Decimal("0")]),
+        "b": pad([True, False, None]),
+        "day": pad([dt.date(1000, 1, 1), dt.date(9999, 12, 31), None, dt.date(2024, 2, 29)]),
+        "ts": pad([dt.datetime(1000, 1, 1), dt.datetime(9999, 12, 31, 23, 59, 59), None, dt.datetime(2024, 2, 29, 12, 30, 1)]),
+        "tm": pad([dt.time(0, 0), dt.time(23, 59, 59), None, dt.time(12, 30, 1)]),
+    }
+
+
+def make_batch(run_id, ids, columns, schema=SCHEMA):
+    arrays = {
+        "data_id": pa.array(ids, pa.string()),
+        "ingestor_id": pa.array([run_id] * len(ids), pa.string()),
+        "data_intent": pa.array(["train"] * len(ids), pa.string()),
+        "label": pa.array([TRICKY[i % len(TRICKY)] for i in range(len(ids))], pa.string()),
+    }
+    for column in schema.features:
+        arrays[column.name] = pa.array(columns[column.name], column.type.arrow_type())
+    return pa.RecordBatch.from_pydict(arrays)
+
+
+def fetch(url, table="ds"):
+    """All rows ordered by id, typed by SQLAlchemy's reflection, without the auto columns."""
+    engine = sa.create_engine(url)
+    try:
+        reflected = sa.Table(table, sa.MetaData(), autoload_with=engine)
+        for column in reflected.columns:
+            if isinstance(column.type, sa.Float):
+                column.type.asdecimal = False
+        with engine.connect() as conn:
+            rows = [dict(r._mapping) for r in conn.execute(sa.select(reflected).order_by(reflected.c.id))]
+    finally:
+        engine.dispose()
+    return rows
+
+
+def normalised(rows):
+    out = []
+    for row in rows:
+        row = {k: v for k, v in row.items() if k not in ("id", "created_at", "updated_at")}
+        row["b"] = None if row["b"] is None else bool(row["b"])
+        if row["f"] is not None:
+            row["f"] = float(np.float32(row["f"]))  # FLOAT is single precision on MySQL, double on SQLite
+        out.append(row)
+    return out
+
+
+def prepare(db, run_id="run-1", schema=SCHEMA, table="ds"):
+    db.prepare(table, schema, run_id=run_id, category="tabular_classification", salt=SALT)
+
+
+def execute(url, sql):
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            result = conn.exec_driver_sql(sql)
+            return result.all() if result.returns_rows else None
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def server_local_infile_off(url):
+    """Switch the server's local_infile off for the block; always switched back on."""
+    (before,) = execute(url, "SELECT @@GLOBAL.local_infile")[0]
+    execute(url, "SET GLOBAL local_infile = 0")
+    try:
+        yield
+    finally:
+        execute(url, f"SET GLOBAL local_infile = {int(before)}")
+
+
+def write_twice_unchanged(db, url, batch):
+    db.write("ds", batch)
+    execute(url, "UPDATE ds SET updated_at = '2001-01-01 00:00:00'")
+    before = fetch(url)
+    db.write("ds", batch)  # the same rows again: nothing may change, not even updated_at
+    after = fetch(url)
+    assert after == before
+    assert {r["updated_at"] for r in after} == {dt.datetime(2001, 1, 1)}
+    return normalised(after)
+
+
+def test_all_paths_store_identical_tables_and_rerun_changes_nothing(mysql_url, sqlite_url, tmp_path):
+    values = rows_of_values()
+    ids = [f"id-{k:02d}" for k in range(len(values["v"]))]
+    batch = make_batch("run-1", ids, values)
+    tables = {}
+
+    db = Database(mysql_url)
+    prepare(db)
+    tables["load_data"] = write_twice_unchanged(db, mysql_url, batch)
+    assert db.write_path == "load_data"
+    db.close()
+
+    insert_url = mysql_url  # the same database, the table made again
+    execute(mysql_url, "DROP TABLE ds")
+    db = Database(insert_url, load_data=False)
+    prepare(db, run_id="run-1")
+    tables["insert"] = write_twice_unchanged(db, insert_url, batch)
+    assert db.write_path == "insert"
+    db.close()
+
+    db = Database(sqlite_url)
+    prepare(db)
+    tables["sqlite"] = write_twice_unchanged(db, sqlite_url, batch)
+    db.close()
+
+    assert tables["load_data"] == tables["insert"] == tables["sqlite"]
+    rows = tables["load_data"]
+    assert [r["data_id"] for r in rows] == ids
+    assert [r["v"] for r in rows][: len(TRICKY)] == TRICKY  # escapes, NUL, \N, NULL, emoji exact
+    assert rows[0]["t"] == LONG and len(rows[2]["t"]) == 10_000
+    assert [r["bi"] for r in rows][:2] == [-(2**63), 2**63 - 1]
+    assert [r["i"] for r in rows][:2] == [-(2**31), 2**31 - 1]
+    assert rows[3]["d"] is None and rows[3]["f"] is None  # NaN is stored as NULL
+    assert rows[0]["d"] == 1e300 and rows[6]["d"] == 123456789.123456789
+    assert rows[0]["dec"] == Decimal("12345678901234.123456")
+    assert rows[1]["ts"] == dt.datetime(9999, 12, 31, 23, 59, 59)
+    assert all(r["v"] is None for r in rows[len(TRICKY):])
+
+
+@pytest.mark.parametrize("load_data", [None, False])
+def test_mysql_paths_keep_existing_rows_and_add_new_ones(mysql_url, load_data):
+    db = Database(mysql_url, load_data=load_data)
+    schema = TableSchema.from_mapping({"n": "INT"})
+    prepare(db, schema=schema)
+    db.write("ds", make_batch("run-1", ["a", "b"], {"n": [1, 2]}, schema))
+    # a later batch repeats "b" with another value and brings "c": b is kept as it was
+    db.write("ds", make_batch("run-1", ["b", "c", "c2"], {"n": [20, 3, None]}, schema))
+    rows = {r["data_id"]: r["n"] for r in fetch(mysql_url)}
+    assert rows == {"a": 1, "b": 2, "c": 3, "c2": None}
+    assert db.write_path == ("load_data" if load_data is None else "insert")
+    db.close()
+
+
+@pytest.mark.parametrize("load_data", [None, False])
+def test_bad_values_roll_back_and_name_only_the_column(mysql_url, load_data):
+    db = Database(mysql_url, load_data=load_data)
+    schema = TableSchema.from_mapping({"n": "INT", "s": "VARCHAR(3)"})
+    prepare(db, schema=schema)
+    secret = "secret-4711"
+    good = pa.array(["1"] * 3)
+    for column, values in (("n", pa.array(["1", secret, "3"])), ("s", pa.array(["ok", secret, None]))):
+        batch = pa.RecordBatch.from_pydict({
+            "data_id": pa.array(["a", "b", "c"]), "ingestor_id": pa.array(["run-1"] * 3),
+            "n": values if column == "n" else good, "s": values if column == "s" else pa.array(["x"] * 3),
+        })
+        with pytest.raises(DatabaseError) as caught:
+            db.write("ds", batch)
+        assert secret not in str(caught.value) and f"column {column!r}" in str(caught.value)
+        assert db.count_rows("ds") == 0  # the whole chunk was rolled back
+    db.close()
+
+
+def test_infinity_is_refused_on_every_path(mysql_url, sqlite_url):
+    schema = TableSchema.from_mapping({"d": "DOUBLE"})
+    for url, load_data in ((mysql_url, None), (mysql_url, False), (sqlite_url, None)):
+        db = Database(url, load_data=load_data)
+        prepare(db, schema=schema)
+        with pytest.raises(DatabaseError, match="'d': infinite"):
+            db.write("ds", make_batch("run-1", ["a"], {"d": [float("inf")]}, schema))
+        db.close()
+
+
+def test_validation_refuses_infinity_and_reads_nan_as_null():
+    result = cast_column(pa.array(["1.5", "inf", "-Infinity", "NaN", ""]), parse_sql_type("DOUBLE"))
+    assert result.failed.to_pylist() == [1, 2] and set(result.rules.to_pylist()) == {"finite"}
+    assert result.array.to_pylist()[3:] == [None, None]
+    allowed = cast_column(pa.array(["inf"]), parse_sql_type("DOUBLE"), allow_non_finite=True)
+    assert allowed.ok and math.isinf(allowed.array[0].as_py())
+
+
+def test_server_with_local_infile_off_falls_back_to_insert(mysql_url):
+    schema = TableSchema.from_mapping({"n": "INT"})
+    with server_local_infile_off(mysql_url):
+        db = Database(mysql_url)
+        prepare(db, schema=schema)
+        db.write("ds", make_batch("run-1", ["a", "b"], {"n": [1, 2]}, schema))
+        assert db.write_path == "insert"
+        db.close()
+    assert {r["data_id"]: r["n"] for r in fetch(mysql_url)} == {"a": 1, "b": 2}
+
+
+def test_load_data_refused_mid_run_falls_back_without_failing(mysql_url):
+    schema = TableSchema.from_mapping({"n": "INT"})
+    db = Database(mysql_url)
+    prepare(db, schema=schema)
+    db.write("ds", make_batch("run-1", ["a"], {"n": [1]}, schema))
+    assert db.write_path == "load_data"
+    with server_local_infile_off(mysql_url):
+        db.write("ds", make_batch("run-1", ["b", "a"], {"n": [2, 9]}, schema))
+    assert db.write_path == "insert"
+    assert {r["data_id"]: r["n"] for r in fetch(mysql_url)} == {"a": 1, "b": 2}
+    db.close()
+
+
+def test_environment_variable_forces_the_insert_path(mysql_url, monkeypatch):
+    monkeypatch.setenv(DISABLE_LOAD_DATA_ENV, "1")
+    db = Database(mysql_url)
+    assert db.write_path == "insert"
+    schema = TableSchema.from_mapping({"n": "INT"})
+    prepare(db, schema=schema)
+    db.write("ds", make_batch("run-1", ["a"], {"n": [1]}, schema))
+    assert db.write_path == "insert" and db.count_rows("ds") == 1
+    db.close()
+
+
+def test_insert_statements_stay_under_the_packet_limit(mysql_url):
+    db = Database(mysql_url, load_data=False)
+    schema = TableSchema.from_mapping({"t": "TEXT"})
+    prepare(db, schema=schema)
+    db._packet_limit = 4_000  # many statements, one row longer than a statement on its own
+    texts = [f"row {k} " + "é" * (k % 50) for k in range(300)] + ["x" * 9_000]
+    ids = [f"id{k}" for k in range(len(texts))]
+    db.write("ds", make_batch("run-1", ids, {"t": texts}, schema))
+    assert [r["t"] for r in fetch(mysql_url)] == texts
+    db.close()
+
+
+def test_statement_slices_cover_every_row_once():
+    offsets = np.array([0, 10, 25, 26, 100, 101, 120], dtype=np.int64)
+    slices = list(bulk_text.statement_slices(offsets, 20))
+    assert slices[0][0] == 0 and slices[-1][1] == 120
+    assert all(a[1] == b[0] for a, b in zip(slices, slices[1:]))
+    assert (26, 100) in slices  # a row longer than the limit stands alone
+
+
+def test_load_data_text_escapes_exactly():
+    column = pa.array(["a\tb", "c\nd", "e\\f", None, "\x00", "\\N", "plain"])
+    fields = bulk_text.text_column(column, literal=False).to_pylist()
+    assert fields == ["a\\tb", "c\\nd", "e\\\\f", "\\N", "\\0", "\\\\N", "plain"]
+    literals = bulk_text.text_column(pa.array(["it's", None, "\x1a\r"]), literal=True).to_pylist()
+    assert literals == ["'it\\'s'", "NULL", "'\\Z\\r'"]
+    assert bulk_text.text_column(pa.array([True, None, False]), literal=True).to_pylist() == ["1", "NULL", "0"]
+
+
+def test_repeat_tracker_spills_to_disk_with_the_same_answer():
+    rng = np.random.default_rng(7)
+    digests = [bytes(rng.integers(0, 256, 32, dtype=np.uint8)) for _ in range(3_000)]
+    stream = digests + digests[:500] + digests[:10]  # 510 repeats of 500 distinct records
+    small, spilled = identity.RepeatTracker(), identity.RepeatTracker(spill_rows=1_000)
+    for start in range(0, len(stream), 700):
+        small.observe(stream[start : start + 700])
+        spilled.observe(stream[start : start + 700])
+    assert spilled._buckets is not None and small._buckets is None
+    small.close()
+    spilled.close()
+    assert small.repeats == spilled.repeats == 510
+    assert np.array_equal(np.sort(small.repeated), np.sort(spilled.repeated)) and len(small.repeated) == 500
+    assert spilled.occurrences(digests[:2] + digests[:2]) == [0, 0, 1, 1]
+
+
+def test_digest_cache_only_serves_matching_batches():
+    cache = identity.DigestCache()
+    first = [bytes([k]) * 32 for k in range(5)]
+    cache.put(1, first)
+    cache.put(6, first[:2])
+    assert cache.get(1, 5) == first
+    assert cache.get(7, 2) is None  # out of step: the cache gives up for good
+    assert cache.get(6, 2) is None
+    cache.close()
+
+
+def test_ids_from_digests_match_hexdigest():
+    digests = [bytes(range(k, k + 32)) for k in range(4)]
+    ids = identity.ids_from_digests(digests, [0, 0, 1, 0]).to_pylist()
+    assert ids[0] == digests[0].hex() and ids[3] == digests[3].hex()
+    import hashlib
+
+    assert ids[2] == hashlib.sha256(digests[2] + b"#1").hexdigest()
+
+
+def test_background_writer_raises_the_first_error_and_stops():
+    written = []
+
+    def write(table, batch):
+        if batch.num_rows == 2:
+            raise DatabaseError("boom")
+        written.append(batch.num_rows)
+
+    writer = BackgroundWriter(write, depth=1)
+    writer.submit("t", pa.record_batch({"x": [1]}))
+    writer.submit("t", pa.record_batch({"x": [1, 2]}))
+    with pytest.raises(DatabaseError, match="boom"):
+        writer.flush()
+    writer.submit("t", pa.record_batch({"x": [1, 2, 3]}))  # the error was raised once; writing goes on
+    writer.flush()
+    writer.close()
+    assert written == [1, 3]
