@@ -18,10 +18,19 @@ def test_entry_points_name_the_four_categories():
     assert {(c, "tracebloc-ingestor-image") for c in CATEGORIES} <= names
 
 
-def test_core_finds_the_image_resolution_validator(tmp_path, kit):
+def test_core_finds_the_image_resolution_validator(tmp_path, sqlite_url, kit):
     from tracebloc_ingestor import ImageResolutionValidator
+    from tracebloc_ingestor_image import ImageClassification
 
-    assert ImageResolutionValidator((64, 64)).size == (64, 64)
+    class Exactly32(ImageClassification):
+        validators = (*ImageClassification.validators, ImageResolutionValidator((32, 32)))
+
+    config = kit.templates / "image_classification" / "ingest.yaml"
+    report, _, _ = kit.ingest(
+        Exactly32(), {"config_path": str(config), "database_url": sqlite_url, "output_dir": str(tmp_path / "o"), "storage_path": str(tmp_path / "s")}
+    )
+    assert report.exit_code == 1
+    assert {i.rule for i in report.issues} == {"image_size"} and len(report.issues) == 8
 
 
 def test_tb_ingest_loads_the_plugin_by_entry_point_and_resizes(tmp_path, kit):

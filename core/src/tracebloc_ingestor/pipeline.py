@@ -130,6 +130,12 @@ class Pipeline:
     # -- the run ---------------------------------------------------------------------
 
     def run(self) -> RunReport:
+        from .reading.tables import lean_memory_pool
+
+        with lean_memory_pool():
+            return self._run()
+
+    def _run(self) -> RunReport:
         settings = self.settings
         table = settings.table
         salt = self.database.read_salt(table) or os.urandom(32)

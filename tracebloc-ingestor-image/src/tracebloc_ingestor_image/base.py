@@ -34,6 +34,9 @@ FILE_COLUMN = "filename"
 MEMBER = "_tb_member"
 FILE = "_tb_file"
 ROW = "_tb_row"
+# Rows per batch of the image categories: bounds the per-batch work lists (copy jobs,
+# check results, database rows) whatever BATCH_SIZE says.
+MAX_IMAGE_BATCH = 10_000
 # Byte-size buckets of stored files, for the registration (no single size leaves).
 SIZE_BUCKETS = ((16 << 10, "<16KiB"), (64 << 10, "16-64KiB"), (256 << 10, "64-256KiB"), (1 << 20, "256KiB-1MiB"), (4 << 20, "1-4MiB"))
 
@@ -70,10 +73,9 @@ class _ImageState:
         self.extra: dict[str, Any] = {}  # image rel -> what a category derived (a label, say)
         self.bad: set[str] = set()
         self.stems: dict[str, str] = {}  # stored stem -> image rel
-        self.names: dict[str, str] = {}  # every stored file name -> its rel
+        self.names: dict[str, str] = {}  # stored companion name -> its rel
         self.reference: tuple[int, int] | None = None
         self.pending: dict[str, list[CopyJob]] = {}
-        self.by_name: dict[str, ImageFacts] = {}
         self.described: set[str] = set()
         self.store: FileStore | None = None
 
@@ -120,7 +122,8 @@ class ImageIngestor(BaseIngestor):
 
     def discover(self, ctx: "RunContext") -> Iterator[pa.RecordBatch]:
         for batch in super().discover(ctx):
-            yield self.with_paths(ctx, batch)
+            for start in range(0, batch.num_rows, MAX_IMAGE_BATCH):
+                yield self.with_paths(ctx, batch.slice(start, MAX_IMAGE_BATCH))
 
     def with_paths(self, ctx: "RunContext", batch: pa.RecordBatch) -> pa.RecordBatch:
         """Add ``_tb_member`` and ``_tb_file`` from the ``filename`` column."""
@@ -236,7 +239,7 @@ class ImageIngestor(BaseIngestor):
             stem = PurePosixPath(member.replace("\\", "/")).stem
             first = state.stems.setdefault(stem, rel)
             if first == rel:
-                first = state.names.setdefault(PurePosixPath(member.replace("\\", "/")).name, rel)
+                first = state.names.get(PurePosixPath(member.replace("\\", "/")).name, rel)
             if first != rel:
                 issues.append(
                     Issue(
@@ -273,7 +276,8 @@ class ImageIngestor(BaseIngestor):
                     continue
                 name = PurePosixPath(comp.member).name
                 owner = state.names.setdefault(name, comp.rel)
-                if owner != comp.rel:
+                image = state.stems.get(PurePosixPath(name).stem)
+                if owner != comp.rel or (image is not None and PurePosixPath(image).name == name):
                     issues.append(
                         Issue("duplicate_name", "another referenced file has the same name; the dataset folder is flat", row=row, file=comp.rel)
                     )
@@ -391,12 +395,12 @@ class ImageIngestor(BaseIngestor):
             if name in pending:
                 continue
             facts = state.facts[rel]
-            jobs = [CopyJob(name, member_path(images, member), self._producer(options, facts))]
+            jobs = [CopyJob(name, str(member_path(images, member)), self._producer(options, facts))]
             for comp in self.companions(ctx, batch, index, member):
                 comp_name = PurePosixPath(comp.member).name
-                jobs.append(CopyJob(comp_name, member_path(self.folder(ctx, comp.kind), comp.member), self.companion_producer(options, facts, comp)))
+                comp_path = str(member_path(self.folder(ctx, comp.kind), comp.member))
+                jobs.append(CopyJob(comp_name, comp_path, self.companion_producer(options, facts, comp)))
             pending[name] = jobs
-            state.by_name[name] = self._stored_facts(options, facts)
         state.pending = pending
         batch = _set(batch, FILE_COLUMN, pa.array(stems, pa.string()))
         batch = _set(batch, "extension", pa.array(extensions, pa.string()))
@@ -454,9 +458,11 @@ class ImageIngestor(BaseIngestor):
         sizes: dict[str, int] = {}
         count = 0
         folder = self.destination(ctx)
+        options = self.options(ctx)
         for stem, ext in zip(batch.column(FILE_COLUMN).to_pylist(), batch.column("extension").to_pylist()):
             name = stem + ext
-            if name in state.described or name not in state.by_name:
+            rel = state.stems.get(stem)
+            if name in state.described or rel not in state.facts:
                 continue
             state.described.add(name)
             if state.store is None:
@@ -467,7 +473,7 @@ class ImageIngestor(BaseIngestor):
                     except OSError:
                         continue
                     ctx.scratch["tracebloc.stored_bytes"] = int(ctx.scratch.get("tracebloc.stored_bytes", 0)) + size
-            facts = state.by_name[name]
+            facts = self._stored_facts(options, state.facts[rel])
             count += 1
             modes[facts.mode] = modes.get(facts.mode, 0) + 1
             formats[facts.format] = formats.get(facts.format, 0) + 1

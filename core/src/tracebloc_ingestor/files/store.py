@@ -44,7 +44,7 @@ class CopyJob:
     """
 
     name: str
-    source: Path
+    source: Path | str
     produce: Callable[[Path], bytes] | None = attrs.field(default=None, eq=False)
 
 
@@ -96,8 +96,9 @@ class FileStore:
         self.workers = max(1, int(workers))
         self.opener = opener
         self._ledger: dict[str, tuple[int, str]] | None = None
-        self._done: dict[str, StoredFile] = {}
-        self._sources: dict[str, Path] = {}
+        # name -> size of what this run stored (or found stored); kept small for 100k-file runs
+        self._done: dict[str, int] = {}
+        self._sources: dict[str, str] = {}
 
     # -- ownership -------------------------------------------------------------------
 
@@ -168,11 +169,11 @@ class FileStore:
     @property
     def stored_bytes(self) -> int:
         """Bytes of every file this store holds for the run so far."""
-        return sum(f.size for f in self._done.values())
+        return sum(self._done.values())
 
     @property
-    def stored(self) -> dict[str, StoredFile]:
-        return dict(self._done)
+    def stored_names(self) -> list[str]:
+        return list(self._done)
 
     # -- storing ---------------------------------------------------------------------
 
@@ -187,7 +188,7 @@ class FileStore:
             raise FileStoreError("the store was not opened")
         todo: dict[str, CopyJob] = {}
         for job in jobs:
-            source = Path(job.source)
+            source = os.fspath(job.source)
             seen = self._sources.get(job.name)
             if seen is not None and seen != source:
                 raise FileStoreError(f"two different source files would both be stored as {job.name!r}")
@@ -209,7 +210,7 @@ class FileStore:
                 results.extend(done)
                 failures.extend(failed)
         for result in results:
-            self._done[result.name] = result
+            self._done[result.name] = result.size
         written = [r for r in results if r.written]
         if written:
             self._append_ledger(written)
@@ -288,8 +289,7 @@ class FileStore:
         lines = "".join(json.dumps({"name": f.name, "size": f.size, "sha256": f.sha256}) + "\n" for f in files)
         with open(self.folder / LEDGER_NAME, "a", encoding="utf-8") as fh:
             fh.write(lines)
-        for f in files:
-            self._ledger[f.name] = (f.size, f.sha256)  # type: ignore[index]
+        # The in-memory ledger is not extended: a name stored by this run is never looked up again.
 
 
 def _size(path: Path) -> int | None:

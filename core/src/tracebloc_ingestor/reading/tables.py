@@ -8,6 +8,7 @@ Memory is bounded by the batch size, not by the file.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -127,6 +128,29 @@ def _quotes_after_header(path: Path, quote_char: str, encoding: str, chunk: int 
                 return False
             if quote in block:
                 return True
+
+
+@contextlib.contextmanager
+def lean_memory_pool() -> Iterator[None]:
+    """Within the block, Arrow allocates from jemalloc with immediate purging, when available.
+
+    A streaming run allocates and frees many batch-sized buffers on several threads; the
+    default allocator (mimalloc) keeps much of that resident, which measured about a
+    fifth more peak RSS on a 1M-row load. The previous default pool is restored afterwards
+    (arrays keep a reference to the pool they came from).
+    """
+    try:
+        pool = pa.jemalloc_memory_pool()
+        pa.jemalloc_set_decay_ms(0)
+    except (NotImplementedError, AttributeError, pa.ArrowException):
+        yield
+        return
+    previous = pa.default_memory_pool()
+    pa.set_memory_pool(pool)
+    try:
+        yield
+    finally:
+        pa.set_memory_pool(previous)
 
 
 def _joined(batches: Iterator[pa.RecordBatch], batch_size: int) -> Iterator[pa.RecordBatch]:

@@ -429,10 +429,14 @@ class Database:
         return self._count_ids(conn, table, unique) == len(unique)
 
     def _count_ids(self, conn: sa.Connection, table: str, unique: pa.Array) -> int:
-        """How many of these distinct ids are rows (IN lists of escaped literals, 5,000 at a time)."""
+        """How many of these distinct ids are rows (IN lists of escaped literals).
+
+        Lists stay under MariaDB's ``in_predicate_conversion_threshold`` (1,000), above which
+        the IN list becomes a derived table and the lookup may scan the whole table.
+        """
         found = 0
-        for start in range(0, len(unique), 5_000):
-            literals = bulk_text.text_column(unique.slice(start, 5_000), literal=True)
+        for start in range(0, len(unique), _ID_CHUNK):
+            literals = bulk_text.text_column(unique.slice(start, _ID_CHUNK), literal=True)
             in_list = ",".join(literals.to_pylist())
             sql = f"SELECT COUNT(*) FROM {_mysql_name(table)} WHERE data_id IN ({in_list})"
             found += int(conn.exec_driver_sql(sql, execution_options={"no_parameters": True}).scalar())
