@@ -80,7 +80,8 @@ class RecordIdentity:
                 issues.append(Issue("required", "a data_id value is required", row=row, column=name))
         digests = self._digests(ctx, batch)
         self.tracker.observe(digests)
-        self.cache.put(self._first_row(batch, True), digests)
+        if settings.data_id_strategy == "content_hash":  # the only strategy whose ids reuse them
+            self.cache.put(self._first_row(batch, True), digests)
         return issues
 
     @hookimpl
@@ -152,20 +153,24 @@ class LabelCounter:
 class DatabaseWriter:
     """Writes each batch's rows last, after every file a row refers to is in place.
 
-    With ``background=True`` the writes run on a writer thread (bounded queue) while the
-    next batch is read; :meth:`flush` waits for them and raises the first write error.
+    With ``background=True`` each batch is rendered here (text, LOAD DATA file) and sent by a
+    writer thread (bounded queue), so the database works while the next batch is read and
+    rendered; :meth:`flush` waits for the writes and raises the first write error.
     """
 
     def __init__(self, database, *, background: bool = False) -> None:
         from .sinks.writer import BackgroundWriter
 
         self.database = database
-        self.writer = BackgroundWriter(database.write) if background else None
+        self.writer = None
+        if background and hasattr(database, "prepare_write"):
+            self.writer = BackgroundWriter(database.send, discard=lambda prepared: prepared.discard())
 
     @hookimpl(trylast=True)
     def tb_load(self, ctx: RunContext, batch: pa.RecordBatch):
         if self.writer is not None:
-            self.writer.submit(ctx.table, batch)
+            # rendered here, sent by the writer thread while the next batch is prepared
+            self.writer.submit(self.database.prepare_write(ctx.table, batch))
         else:
             self.database.write(ctx.table, batch)
 

@@ -272,16 +272,29 @@ class Pipeline:
 
     def _verify_registered(self, ctx: RunContext, owner: str, counters: Counters):
         """The table holds a registered dataset: accept only an input it already holds entirely."""
+        from concurrent.futures import ThreadPoolExecutor
+
         missing = 0
         processed = 0
         stats: dict = {}
-        for batch in self._discover(ctx):
-            out = transform_chain(self.pm, ctx, batch)
-            ids = out.column("data_id").to_pylist()
-            missing += len(ids) - self.database.count_existing(ctx.table, ids)
-            for part in self.pm.hook.tb_describe(ctx=ctx, batch=out):
-                merge_stats(stats, part)
-            processed += out.num_rows
+
+        def lookup(ids: list) -> int:
+            return len(ids) - self.database.count_existing(ctx.table, ids)
+
+        # the database looks up one batch's ids while the next batch is read and cast
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tb-verify") as pool:
+            pending = None
+            for batch in self._discover(ctx):
+                out = transform_chain(self.pm, ctx, batch)
+                ids = out.column("data_id").to_pylist()
+                if pending is not None:
+                    missing += pending.result()
+                pending = pool.submit(lookup, ids)
+                for part in self.pm.hook.tb_describe(ctx=ctx, batch=out):
+                    merge_stats(stats, part)
+                processed += out.num_rows
+            if pending is not None:
+                missing += pending.result()
         if missing:
             raise RunFailed(
                 f"table {ctx.table!r} already holds a registered dataset (run {owner}) and {missing:,} records of this "

@@ -1,4 +1,4 @@
-"""A database writer thread fed through a small bounded queue.
+"""A writer thread fed through a small bounded queue.
 
 The run's main thread reads, casts and hashes the next batch while this thread renders
 the previous one as text and waits for the database (socket I/O and most Arrow compute
@@ -13,21 +13,25 @@ import queue
 import threading
 from typing import Callable
 
-import pyarrow as pa
-
 __all__ = ["BackgroundWriter"]
 
 _DONE = object()
 
 
 class BackgroundWriter:
-    """Calls ``write(table, batch)`` for each submitted batch, in order, on one thread."""
+    """Calls ``write(*item)`` for each submitted item, in order, on one thread.
 
-    def __init__(self, write: Callable[[str, pa.RecordBatch], None], *, depth: int = 2) -> None:
+    Items dropped after an error or at :meth:`close` are passed to ``discard(*item)``
+    (e.g. to delete their temporary files).
+    """
+
+    def __init__(self, write: Callable[..., None], *, discard: Callable[..., None] | None = None, depth: int = 2) -> None:
         self._write = write
+        self._discard = discard
         self._queue: queue.Queue = queue.Queue(maxsize=max(1, depth))
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
+        self._closing = False
 
     def _loop(self) -> None:
         while True:
@@ -35,8 +39,10 @@ class BackgroundWriter:
             try:
                 if item is _DONE:
                     return
-                if self._error is None:  # after a failure the rest is drained, not written
+                if self._error is None and not self._closing:
                     self._write(*item)
+                elif self._discard is not None:  # after a failure or close: drained, not written
+                    self._discard(*item)
             except BaseException as exc:  # re-raised in the submitting thread
                 self._error = exc
             finally:
@@ -47,12 +53,17 @@ class BackgroundWriter:
             error, self._error = self._error, None
             raise error
 
-    def submit(self, table: str, batch: pa.RecordBatch) -> None:
-        self._raise()
+    def submit(self, *item: object) -> None:
+        try:
+            self._raise()
+        except BaseException:
+            if self._discard is not None:
+                self._discard(*item)
+            raise
         if self._thread is None:
             self._thread = threading.Thread(target=self._loop, name="tb-db-writer", daemon=True)
             self._thread.start()
-        self._queue.put((table, batch))
+        self._queue.put(item)
 
     def flush(self) -> None:
         """Wait until every submitted batch is written; raise the first write error."""
@@ -61,9 +72,11 @@ class BackgroundWriter:
         self._raise()
 
     def close(self) -> None:
-        """Stop the thread (after the queued batches); errors not yet raised are dropped."""
+        """Stop the thread; batches not yet written are dropped (the run is over), so are errors."""
         if self._thread is not None:
+            self._closing = True
             self._queue.put(_DONE)
             self._thread.join()
             self._thread = None
+        self._closing = False
         self._error = None

@@ -1,0 +1,31 @@
+"""A runnable masked_language_modeling ingestor. Copy this folder, point it at your data, run it.
+
+    python ingestor.py                      # ingests the sample next to this file
+    INGEST_CONFIG=my.yaml python ingestor.py
+    LABEL_FILE=sequences.csv SRC_PATH=/data/raw TABLE_NAME=my_table python ingestor.py
+
+Without MYSQL_HOST the rows go to an SQLite file; without STORAGE_PATH the texts go to
+./tracebloc-output/shared/<table>/ (in the cluster: /data/shared/<table>/); without
+backend credentials the metadata goes to a local JSON file.
+"""
+
+import os
+from pathlib import Path
+
+from tracebloc_ingestor_text import MaskedLanguageModeling
+
+
+class Ingestor(MaskedLanguageModeling):
+    # Add checks of your own (from tracebloc_ingestor import FileTypeValidator), e.g.:
+    #   validators = (*MaskedLanguageModeling.validators, FileTypeValidator(allowed=[".csv", ".txt"]))  # manifest and sequences
+    pass
+
+
+if __name__ == "__main__":
+    here = Path(__file__).resolve().parent
+    flags = {}
+    if not any(os.environ.get(k) for k in ("LABEL_FILE", "TRACEBLOC_LABEL_FILE", "INGEST_CONFIG", "TRACEBLOC_INGEST_CONFIG")):
+        flags["config_path"] = str(here / "ingest.yaml")
+    if not any(os.environ.get(k) for k in ("STORAGE_PATH", "TRACEBLOC_STORAGE_PATH")):
+        flags["storage_path"] = str(Path.cwd() / "tracebloc-output" / "shared")
+    Ingestor().ingest(**flags)

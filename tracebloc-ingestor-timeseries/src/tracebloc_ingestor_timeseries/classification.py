@@ -1,0 +1,236 @@
+"""``time_series_classification``: labelled sequences, one row per time step.
+
+Every row names its sequence (``sequence_id``) and its place in it (the time column:
+date-times, or numeric steps). Within a sequence the time must not decrease and the
+label must stay the same; rows of one sequence may be spread over the whole input, so
+each sequence's first label and last time are carried from batch to batch. The rows
+of a batch are compared with pyarrow; Python loops only over the distinct sequences of
+a batch. A run with any problem stores nothing, so a sequence is stored whole or not
+at all. The registration counts sequences, in total and per label.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar, Iterable
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from tracebloc_ingestor import Column, Issue, TableSchema, parse_sql_type
+from tracebloc_ingestor.stats import Tally, Total
+from tracebloc_ingestor.validation.columns import TypeInference, cast_column, rule_message
+
+from .timecol import ROW_COLUMN, TimeColumnIngestor, source_file, value_text
+
+if TYPE_CHECKING:  # pragma: no cover
+    from tracebloc_ingestor import RunContext, SqlType
+
+DATETIME = parse_sql_type("DATETIME")
+DOUBLE = parse_sql_type("DOUBLE")
+SEQUENCE_TYPE = parse_sql_type("VARCHAR(255)")
+
+
+class _Sequences:
+    """Per run: each sequence's first label and row, last time and row, and the time type."""
+
+    def __init__(self) -> None:
+        self.first: dict[str, tuple[str, int]] = {}
+        self.last: dict[str, tuple[float, int]] = {}
+        self.time_type: "SqlType | None" = None
+        self.inference = TypeInference()
+        self.described = False
+        self.header_ok = True
+
+
+class TimeSeriesClassification(TimeColumnIngestor):
+    """Rows grouped into sequences by ``sequence_id``; one label per sequence."""
+
+    category = "time_series_classification"
+    label_kind = "classification"
+    summary = "Labelled sequences: one row per time step, grouped by sequence_id."
+    default_time_column = "timestamp"
+    sequence_column: ClassVar[str] = "sequence_id"
+
+    def _seq(self, ctx: "RunContext") -> _Sequences:
+        return ctx.state(f"timeseries:{self.category}:sequences", _Sequences)
+
+    def excluded_columns(self, ctx: "RunContext") -> set[str]:
+        return super().excluded_columns(ctx) | {self.sequence_column}
+
+    # -- column types --------------------------------------------------------------------
+
+    def time_type_problem(self, sql_type: "SqlType") -> str | None:
+        if sql_type.is_numeric or sql_type.name in ("DATETIME", "DATE"):
+            return None
+        return f"the time column holds date-times or numeric steps; it is declared {sql_type}"
+
+    def _declared_sequence_type(self, ctx: "RunContext") -> "SqlType | None":
+        schema = ctx.settings.schema
+        text = schema.get(self.sequence_column) if schema is not None else None
+        return parse_sql_type(text) if text is not None else None
+
+    def _time_type(self, ctx: "RunContext", values: pa.Array) -> "SqlType":
+        """The declared type, else the first batch's: date-times when they all parse, else numbers."""
+        seq = self._seq(ctx)
+        if seq.time_type is None:
+            declared = self.declared_time_type(ctx)
+            if declared is not None:
+                seq.time_type = DATETIME if declared.name == "DATE" else declared
+            elif pc.all(pc.is_null(values)).as_py():
+                return DOUBLE  # nothing to decide by yet
+            else:
+                seq.time_type = DATETIME if cast_column(values, DATETIME).ok else DOUBLE
+        return seq.time_type
+
+    def time_sql_type(self, ctx: "RunContext") -> "SqlType":
+        declared = self.declared_time_type(ctx)
+        if declared is not None:
+            return DATETIME if declared.name == "DATE" else declared
+        seq = self._seq(ctx)
+        if seq.time_type is not None and seq.time_type.name == "DATETIME":
+            return DATETIME
+        inferred = seq.inference.result()
+        return inferred if inferred.is_numeric else DOUBLE
+
+    def feature_schema(self, ctx: "RunContext") -> TableSchema:
+        features = list(super().feature_schema(ctx).features)
+        sql_type = self._declared_sequence_type(ctx) or SEQUENCE_TYPE
+        return TableSchema((Column(self.sequence_column, sql_type), *features))
+
+    # -- validation ----------------------------------------------------------------------
+
+    def check_header(self, ctx: "RunContext", names: list[str], rel: str | None) -> Iterable[Issue]:
+        issues = list(super().check_header(ctx, names, rel))
+        name = self.sequence_column
+        if name not in names:
+            issues.append(Issue("sequence_column", "the sequence_id column is not in the source", column=name, file=rel))
+        declared = self._declared_sequence_type(ctx)
+        if declared is not None and not declared.is_text:
+            issues.append(Issue("sequence_column", f"sequence ids are text; declare VARCHAR(n), not {declared}", column=name, file=rel))
+        if self.label_column(ctx) not in names or any(i.is_error for i in issues):
+            self._seq(ctx).header_ok = False  # the per-sequence rules need all three columns
+        return issues
+
+    def validate_batch(self, ctx: "RunContext", batch: pa.RecordBatch) -> Iterable[Issue]:
+        issues = list(super().validate_batch(ctx, batch))
+        if self._seq(ctx).header_ok:
+            issues.extend(self._check_sequences(ctx, batch))
+        return issues
+
+    def check_time(self, ctx: "RunContext", batch: pa.RecordBatch, values: pa.Array, rel: str | None) -> Iterable[Issue]:
+        sql_type = self._time_type(ctx, values)
+        if sql_type.name != "DATETIME" and self.declared_time_type(ctx) is None:
+            self._seq(ctx).inference.update(values)
+        result = cast_column(values, sql_type)
+        rows = batch.column(ROW_COLUMN)
+        name = self.time_column(ctx)
+        for idx, rule in zip(result.failed.to_pylist(), result.rules.to_pylist()):
+            yield Issue(rule, rule_message(rule, sql_type), row=rows[idx].as_py(), column=name, file=rel, value=value_text(values, idx))
+        missing = pc.and_(pc.is_null(result.array), pc.invert(pc.is_in(rows, value_set=pc.take(rows, result.failed))))
+        for row in pc.filter(rows, missing).to_pylist():
+            yield Issue("required", "a time step is required", row=row, column=name, file=rel)
+
+    def _check_sequences(self, ctx: "RunContext", batch: pa.RecordBatch) -> Iterable[Issue]:
+        state = self._seq(ctx)
+        rel = source_file(ctx)
+        rows = batch.column(ROW_COLUMN)
+        raw_ids = batch.column(self.sequence_column)
+        ids = raw_ids if pa.types.is_string(raw_ids.type) else pc.cast(raw_ids, pa.string())
+        ids = pc.utf8_trim_whitespace(ids)
+        blank = pc.fill_null(pc.equal(ids, ""), True)
+        for row in pc.filter(rows, blank).to_pylist():
+            yield Issue("required", "a sequence id is required", row=row, column=self.sequence_column, file=rel)
+        sql_type = self._declared_sequence_type(ctx) or SEQUENCE_TYPE
+        too_long = cast_column(raw_ids, sql_type)
+        for idx, rule in zip(too_long.failed.to_pylist(), too_long.rules.to_pylist()):
+            yield Issue(rule, rule_message(rule, sql_type), row=rows[idx].as_py(), column=self.sequence_column, file=rel)
+
+        labels = batch.column(self.label_column(ctx))
+        labels = pc.utf8_trim_whitespace(labels if pa.types.is_string(labels.type) else pc.cast(labels, pa.string()))
+        times = cast_column(batch.column(self.time_column(ctx)), self._time_type(ctx, batch.column(self.time_column(ctx)))).array
+        times = times.cast(pa.int64()) if pa.types.is_timestamp(times.type) else pc.cast(times, pa.float64())
+        keep = pc.and_(pc.invert(blank), pc.fill_null(pc.not_equal(labels, ""), False))
+        table = pa.table({"id": ids, "label": labels, "time": times, "row": rows})
+        table = table.filter(keep)
+        if table.num_rows == 0:
+            return
+        yield from self._labels(state, table, rel, self.label_column(ctx))
+        yield from self._order(state, table.filter(pc.is_valid(table.column("time"))), rel, self.time_column(ctx))
+
+    def _labels(self, state: _Sequences, table: pa.Table, rel, column: str) -> Iterable[Issue]:
+        """Every row's label against the first label of its sequence."""
+        ids = table.column("id").combine_chunks()
+        unique = pc.unique(ids)
+        group = pc.index_in(ids, value_set=unique)
+        firsts = table.append_column("g", group).group_by("g").aggregate([("row", "min")]).sort_by("g")
+        first_rows = firsts.column("row_min").combine_chunks()
+        by_row = pc.index_in(first_rows, value_set=table.column("row").combine_chunks())
+        batch_first = pc.take(table.column("label").combine_chunks(), by_row).to_pylist()
+        expected_label, expected_row = [], []
+        for key, label, row in zip(unique.to_pylist(), batch_first, first_rows.to_pylist()):
+            known = state.first.setdefault(key, (label, row))
+            expected_label.append(known[0])
+            expected_row.append(known[1])
+        want = pc.take(pa.array(expected_label, pa.string()), group)
+        want_row = pc.take(pa.array(expected_row, pa.int64()), group)
+        differs = pc.not_equal(table.column("label").combine_chunks(), want)
+        for idx in pc.indices_nonzero(differs).to_pylist():
+            yield Issue(
+                "label_constant",
+                f"the label differs from the label of the sequence's first row (row {want_row[idx].as_py():,});"
+                " a sequence has one label",
+                row=table.column("row")[idx].as_py(),
+                column=column,
+                file=rel,
+                value=table.column("label")[idx].as_py(),
+            )
+
+    def _order(self, state: _Sequences, table: pa.Table, rel, column: str) -> Iterable[Issue]:
+        """Within each sequence, every time against the one before it (carried across batches)."""
+        if table.num_rows == 0:
+            return
+        table = table.sort_by([("id", "ascending"), ("row", "ascending")])
+        ids = table.column("id").combine_chunks()
+        times = table.column("time").combine_chunks().cast(pa.float64())
+        rows = table.column("row").combine_chunks()
+        n = table.num_rows
+        same = pc.equal(ids.slice(1), ids.slice(0, n - 1))
+        # A sequence's first row in this batch is compared with its last time of earlier batches.
+        starts = pc.indices_nonzero(pa.concat_arrays([pa.array([True]), pc.invert(same)])).to_pylist()
+        ends = [i - 1 for i in starts[1:]] + [n - 1]
+        start_ids = pc.take(ids, pa.array(starts, pa.int64())).to_pylist()
+        prev_time = pc.if_else(same, times.slice(0, n - 1), pa.scalar(None, pa.float64()))
+        prev_row = pc.if_else(same, rows.slice(0, n - 1), pa.scalar(None, pa.int64()))
+        prev_time = pa.concat_arrays([pa.array([None], pa.float64()), prev_time])
+        prev_row = pa.concat_arrays([pa.array([None], pa.int64()), prev_row])
+        carried = [state.last.get(key) for key in start_ids]
+        if any(c is not None for c in carried):
+            with_carry = pa.array([s for s, c in zip(starts, carried) if c], pa.int64())
+            mask = pc.is_in(rows, value_set=pc.take(rows, with_carry))  # row numbers are unique
+            prev_time = pc.replace_with_mask(prev_time, mask, pa.array([c[0] for c in carried if c], pa.float64()))
+            prev_row = pc.replace_with_mask(prev_row, mask, pa.array([c[1] for c in carried if c], pa.int64()))
+        earlier = pc.fill_null(pc.less(times, prev_time), False)
+        for idx in pc.indices_nonzero(earlier).to_pylist():
+            yield Issue(
+                "sequence_order",
+                f"earlier than row {prev_row[idx].as_py():,} of the same sequence; time must not decrease within a sequence",
+                row=rows[idx].as_py(),
+                column=column,
+                file=rel,
+            )
+        for key, end in zip(start_ids, ends):
+            state.last[key] = (times[end].as_py(), rows[end].as_py())
+
+    # -- what leaves -----------------------------------------------------------------------
+
+    def describe(self, ctx: "RunContext", batch: pa.RecordBatch) -> dict:
+        out = super().describe(ctx, batch)
+        state = self._seq(ctx)
+        if not state.described:
+            # Counted in the validation pass; sent once (statistics are summed over batches).
+            state.described = True
+            per_label: dict[str, int] = {}
+            for label, _ in state.first.values():
+                per_label[label] = per_label.get(label, 0) + 1
+            out["sequences"] = Total(len(state.first))
+            out["sequences_per_label"] = Tally(per_label)
+        return out

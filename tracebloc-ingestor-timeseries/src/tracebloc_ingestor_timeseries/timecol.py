@@ -1,0 +1,145 @@
+"""What the time-series categories share: one time column that the plugin itself checks.
+
+The time column is taken out of the core's generic feature handling (it is in
+``excluded_columns``), checked by the category's own rules, and put back into the table
+as a typed feature column at the place the schema (or the source) gives it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar, Iterable
+
+import pyarrow as pa
+from tracebloc_ingestor import BaseIngestor, Column, Issue, SqlType, TableNameValidator, TableSchema
+from tracebloc_ingestor.reading import ROW_COLUMN
+from tracebloc_ingestor.schema import SchemaError, check_column_name, parse_sql_type
+
+if TYPE_CHECKING:  # pragma: no cover
+    from tracebloc_ingestor import RunContext
+
+__all__ = ["ROW_COLUMN", "TimeColumnIngestor", "source_file", "value_text"]
+
+
+def source_file(ctx: "RunContext") -> str | None:
+    """The source table relative to the source root, for issues."""
+    path = ctx.settings.label_file
+    return ctx.relative(path) if path is not None else None
+
+
+def value_text(values: pa.Array, idx: int) -> str | None:
+    """One cell as text, for ``Issue.value`` only (the local rejects report)."""
+    value = values[idx].as_py()
+    return None if value is None else str(value)
+
+
+class _TimeState:
+    """Per-run state of a time-series category (kept in ``ctx.state``)."""
+
+    def __init__(self) -> None:
+        self.header_checked = False
+        self.time_present = False
+        self.source_names: list[str] = []
+        self.extra: dict[str, Any] = {}
+
+
+class TimeColumnIngestor(BaseIngestor):
+    """A table category with one time column checked by the subclass's ``check_time``."""
+
+    data_format = "tabular"
+    default_time_column: ClassVar[str] = "time"
+    validators = (TableNameValidator(),)
+
+    # -- the time column ---------------------------------------------------------------
+
+    def time_column(self, ctx: "RunContext") -> str:
+        return ctx.settings.time_column or self.default_time_column
+
+    def declared_time_type(self, ctx: "RunContext") -> SqlType | None:
+        """The time column's type in the declared schema, or None when it is not declared."""
+        schema = ctx.settings.schema
+        text = schema.get(self.time_column(ctx)) if schema is not None else None
+        if text is None:
+            return None
+        try:
+            return parse_sql_type(text)
+        except SchemaError:  # settings already refused it; never reached in a run
+            return None
+
+    def time_type_problem(self, sql_type: SqlType) -> str | None:
+        """Why a declared type cannot hold this category's time column (None = it can)."""
+        return None
+
+    def time_sql_type(self, ctx: "RunContext") -> SqlType:
+        """The type the time column is stored as."""
+        raise NotImplementedError
+
+    def excluded_columns(self, ctx: "RunContext") -> set[str]:
+        return super().excluded_columns(ctx) | {self.time_column(ctx)}
+
+    def ts_state(self, ctx: "RunContext") -> _TimeState:
+        return ctx.state(f"timeseries:{self.category}", _TimeState)
+
+    # -- validation --------------------------------------------------------------------
+
+    def validate_batch(self, ctx: "RunContext", batch: pa.RecordBatch) -> Iterable[Issue]:
+        issues = list(super().validate_batch(ctx, batch))
+        state = self.ts_state(ctx)
+        rel = source_file(ctx)
+        if not state.header_checked:
+            state.header_checked = True
+            state.source_names = [n for n in batch.schema.names if not n.startswith("_tb_")]
+            header = list(self.check_header(ctx, state.source_names, rel))
+            state.time_present = self.time_column(ctx) in state.source_names and not any(
+                i.rule == "time_column" and i.is_error for i in header
+            )
+            issues.extend(header)
+        if state.time_present:
+            issues.extend(self.check_time(ctx, batch, batch.column(self.time_column(ctx)), rel))
+        return issues
+
+    def check_header(self, ctx: "RunContext", names: list[str], rel: str | None) -> Iterable[Issue]:
+        """Rules about the columns (not the cells); called once per run."""
+        name = self.time_column(ctx)
+        if self.label_kind != "none" and name == self.label_column(ctx):
+            yield Issue("time_column", "the time column cannot also be the label column", column=name, file=rel)
+            return
+        if name not in names:
+            yield Issue(
+                "time_column",
+                f"the time column is not in the source (the default is {self.default_time_column!r};"
+                " set time_column in ingest.yaml)",
+                column=name,
+                file=rel,
+            )
+            return
+        why = check_column_name(name)
+        if why:
+            yield Issue("column_name", why, column=name, file=rel)
+        declared = self.declared_time_type(ctx)
+        if declared is not None:
+            why = self.time_type_problem(declared)
+            if why:
+                yield Issue("time_column", why, column=name, file=rel)
+
+    def check_time(self, ctx: "RunContext", batch: pa.RecordBatch, values: pa.Array, rel: str | None) -> Iterable[Issue]:
+        """Rules about the time column's cells in one batch."""
+        return ()
+
+    # -- the table ---------------------------------------------------------------------
+
+    def feature_schema(self, ctx: "RunContext") -> TableSchema:
+        """The features other than the time column (the core's declared or inferred schema)."""
+        return super().table_schema(ctx)
+
+    def table_schema(self, ctx: "RunContext") -> TableSchema:
+        features = list(self.feature_schema(ctx).features)
+        name = self.time_column(ctx)
+        schema = ctx.settings.schema
+        order = list(schema) if schema is not None and name in schema else self.ts_state(ctx).source_names
+        # Keep the time column where the schema (or the source) has it.
+        position = 0
+        if name in order:
+            before = set(order[: order.index(name)])
+            position = sum(1 for column in features if column.name in before)
+        features.insert(position, Column(name, self.time_sql_type(ctx)))
+        return TableSchema(tuple(features))

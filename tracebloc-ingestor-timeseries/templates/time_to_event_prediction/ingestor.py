@@ -1,0 +1,26 @@
+"""A runnable time_to_event_prediction ingestor. Copy this folder, point it at your data, run it.
+
+    python ingestor.py                      # ingests the sample next to this file
+    INGEST_CONFIG=my.yaml python ingestor.py
+    LABEL_FILE=data.csv TABLE_NAME=my_table LABEL_COLUMN=target python ingestor.py   # no YAML: schema inferred
+
+Without MYSQL_HOST the rows go to an SQLite file and, without backend credentials, the
+metadata to a local JSON file (both under ./tracebloc-output).
+"""
+
+import os
+from pathlib import Path
+
+from tracebloc_ingestor_timeseries import TimeToEventPrediction
+
+
+class Ingestor(TimeToEventPrediction):
+    # Add checks of your own, e.g.:
+    #   validators = (*TimeToEventPrediction.validators, FileTypeValidator(allowed=[".csv"]))
+    pass
+
+
+if __name__ == "__main__":
+    here = Path(__file__).resolve().parent
+    env_only = any(os.environ.get(k) for k in ("LABEL_FILE", "TRACEBLOC_LABEL_FILE", "INGEST_CONFIG", "TRACEBLOC_INGEST_CONFIG"))
+    Ingestor().ingest(**({} if env_only else {"config_path": str(here / "ingest.yaml")}))
