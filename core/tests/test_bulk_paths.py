@@ -342,3 +342,30 @@ def test_background_writer_raises_the_first_error_and_stops():
     writer.flush()
     writer.close()
     assert written == [1, 3]
+
+
+def test_prepared_load_files_are_deleted_when_sent_or_dropped(mysql_url, tmp_path, monkeypatch):
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)  # re-read TMPDIR
+    schema = TableSchema.from_mapping({"n": "INT"})
+    db = Database(mysql_url)
+    prepare(db, schema=schema)
+    sent = db.prepare_write("ds", make_batch("run-1", ["a", "b"], {"n": [1, 2]}, schema))
+    dropped = db.prepare_write("ds", make_batch("run-1", ["c"], {"n": [3]}, schema))
+    assert len(list(tmp_path.glob("tb_load_*"))) == 2
+    db.send(sent)
+    dropped.discard()
+    assert list(tmp_path.glob("tb_load_*")) == []
+    assert {r["data_id"] for r in fetch(mysql_url)} == {"a", "b"}
+    db.close()
+
+
+def test_background_writer_discards_what_it_does_not_write():
+    discarded = []
+    writer = BackgroundWriter(lambda item: None, discard=discarded.append, depth=4)
+    writer._closing = True  # as after close(): queued items are dropped
+    writer.submit("x")
+    writer.close()
+    assert discarded == ["x"]

@@ -112,7 +112,7 @@ class Database:
         self._want_load_data = load_data
         self._load_data: bool | None = None if self.dialect == "mysql" and load_data is not False else False
         self._bulk_engine: sa.Engine | None = None
-        self._packet_limit = _STATEMENT_BYTES
+        self._packet_limit: int | None = None  # INSERT statement size, from max_allowed_packet
         # which write path is in use: "sqlite", "insert", or for MySQL None until the first write detects it
         self.write_path = "sqlite" if self.dialect == "sqlite" else ("insert" if self._load_data is False else None)
 
@@ -344,6 +344,9 @@ class Database:
                         write=True, values=True, columns=names,
                     )
                     continue
+                if part.kind == "load" and not self._load_data:  # refused since it was prepared
+                    part.discard()
+                    part = self._prepare_mysql(table, names, part.batch)
                 if part.kind == "load":
                     try:
                         self._run(
@@ -376,6 +379,8 @@ class Database:
     # -- MySQL bulk paths: values rendered as text by whole columns (bulk_text), sent in bulk
 
     def _prepare_mysql(self, table: str, names: list[str], part: pa.RecordBatch) -> "_Part":
+        if self._packet_limit is None:
+            self._packet_limit = self._statement_limit()
         if not self._use_load_data():
             return _Part("insert", part, literals=self._texts(table, names, part, literal=True))
         # a text column with one value for every row (run id, intent) is set once, not sent per row
@@ -413,14 +418,22 @@ class Database:
                 raise DatabaseError(f"writing a batch to table {table!r} failed: column {name!r}: {exc}") from None
         return out
 
+    def _statement_limit(self) -> int:
+        """Bytes per INSERT statement: 4 MiB, or less when the server's packet limit is lower."""
+        try:
+            packet = self._run("reading max_allowed_packet for", None, lambda conn: conn.exec_driver_sql(
+                "SELECT @@max_allowed_packet", execution_options={"no_parameters": True}).scalar())
+        except (DatabaseError, _Missing):
+            return 1 << 20
+        return max(64 << 10, min(_STATEMENT_BYTES, int(packet) - (64 << 10)))
+
     def _use_load_data(self) -> bool:
         """Detected once: the server's ``local_infile`` on a connection that allows it."""
         if self._load_data is None:
             self._bulk_engine = self._create_engine(self._url, local_infile=True)
             try:
                 with self._bulk_engine.connect() as conn:
-                    allowed, packet = conn.exec_driver_sql("SELECT @@local_infile, @@max_allowed_packet").one()
-                self._packet_limit = max(64 << 10, min(_STATEMENT_BYTES, int(packet) - (64 << 10)))
+                    allowed = conn.exec_driver_sql("SELECT @@local_infile").scalar()
                 self._load_data = str(allowed).upper() in ("1", "ON")
             except sa.exc.SQLAlchemyError as exc:  # the write that follows reports the real problem
                 log.debug("cannot detect local_infile: %s", type(exc).__name__)
@@ -507,7 +520,7 @@ class Database:
         head = f"INSERT INTO {_mysql_name(table)} ({column_list}) VALUES ".encode()
         tail = b" ON DUPLICATE KEY UPDATE `id` = `id`"  # a no-op: the first writer keeps the row
         buffer, offsets = bulk_text.literal_rows(literals)
-        limit = self._packet_limit - len(head) - len(tail)
+        limit = (self._packet_limit or _STATEMENT_BYTES) - len(head) - len(tail)
         for start, end in bulk_text.statement_slices(offsets, limit):
             sql = (head + bytes(buffer[start : end - 1]) + tail).decode("utf-8")  # end - 1: the row's comma
             conn.exec_driver_sql(sql, execution_options={"no_parameters": True})
