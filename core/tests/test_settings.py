@@ -419,3 +419,12 @@ def test_bad_image_options_are_refused_naming_their_source(tmp_path):
     )
     wheres = {p.where for p in found}
     assert {"--resize-policy", "environment MAX_PIXELS", "environment MIN_SIZE", "environment FULL_DECODE"} <= wheres
+
+
+def test_time_column_from_environment_and_flag(tmp_path):
+    from tracebloc_ingestor.settings import load_settings as _load
+
+    env_only = _load({"table": "t"}, {"TIME_COLUMN": "ts"}, cwd=tmp_path)
+    assert env_only.time_column == "ts" and "TIME_COLUMN" in env_only.origins["time_column"]
+    flagged = _load({"table": "t", "time_column": "when"}, {"TRACEBLOC_TIME_COLUMN": "ts"}, cwd=tmp_path)
+    assert flagged.time_column == "when" and flagged.origins["time_column"] == "--time-column"

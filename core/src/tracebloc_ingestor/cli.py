@@ -22,6 +22,7 @@ command-line options win over both, and both win over ingest.yaml):
   DATA_INTENT         train (default) or test
   LABEL_COLUMN        the target column of the source (default: label)
   CATEGORY            the category to run
+  TIME_COLUMN         time column of time-series categories
   MYSQL_HOST          database host; unset: an embedded SQLite file
   MYSQL_PORT          database port (default 3306)
   DB_USER, DB_PASSWORD, DB_NAME (default training_test_datasets)
@@ -61,6 +62,7 @@ def _options(f):
         click.option("--label-file", "label_file", metavar="PATH", help="Labels/manifest file, relative to the source root (env LABEL_FILE)."),
         click.option("--label-column", "label_column", help="Target column of the source (default: label)."),
         click.option("--label-policy", "label_policy", help="passthrough or bucket: how labels leave the cluster."),
+        click.option("--time-column", "time_column", help="The time column of time-series categories (env TIME_COLUMN)."),
         click.option("--data-id", "data_id_strategy", help="content_hash (default), column or uuid."),
         click.option("--data-id-column", "data_id_column", help="The id column for --data-id column."),
         click.option("--batch-size", "batch_size", help="Rows per batch (env BATCH_SIZE)."),

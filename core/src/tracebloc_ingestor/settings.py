@@ -87,6 +87,7 @@ ENV_NAMES = {
     "full_decode": "FULL_DECODE",
     "max_pixels": "MAX_PIXELS",
     "min_size": "MIN_SIZE",
+    "time_column": "TIME_COLUMN",
 }
 # CLI spelling of fields whose flag is not simply --field-name.
 _FLAG_NAMES = {
