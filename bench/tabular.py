@@ -247,6 +247,9 @@ def main(argv=None) -> int:
     parser.add_argument("--password", default=os.environ.get("BENCH_MYSQL_PASSWORD", ""))
     parser.add_argument("--only", default="a,b,c,d", help="comma-separated subset of a,b,c,d")
     parser.add_argument("--keep-csv", action="store_true", help="keep the generated CSV and print its path")
+    parser.add_argument(
+        "--d-runs", default="fast,rerun,insert", help="which tb-ingest runs (d) to do: fast, rerun, insert"
+    )
     args = parser.parse_args(argv)
     only = set(args.only.split(","))
 
@@ -279,14 +282,17 @@ def main(argv=None) -> int:
             show("b", "LOAD DATA -> contract layout", bench_b(server, csv_path))
         if "c" in only:
             show("c", "executemany 1,000-row INSERTs -> contract layout", bench_c(server, csv_path))
-        if "d" in only:
+        runs = set(args.d_runs.split(",")) if "d" in only else set()
+        if runs & {"fast", "rerun"}:
             wall, rss, _ = bench_d(server, csv_path, folder, "tb_fast", insert_path=False)
             show("d_fast", "tb-ingest, fast path (LOAD DATA)", wall, rss)
+        if "rerun" in runs:
             before = table_fingerprint(server, "tb_fast")
             wall, rss, _ = bench_d(server, csv_path, folder, "tb_fast", insert_path=False)
             show("d_rerun", "tb-ingest, re-run of the same file (fast path)", wall, rss)
             after = table_fingerprint(server, "tb_fast")
             print(f"    re-run changed rows: {'no' if before == after else 'YES'} ({after[0]:,} rows)")
+        if "insert" in runs:
             wall, rss, _ = bench_d(server, csv_path, folder, "tb_insert", insert_path=True)
             show("d_insert", "tb-ingest, INSERT path (TRACEBLOC_DISABLE_LOAD_DATA=1)", wall, rss)
             count, _ = table_fingerprint(server, "tb_insert")

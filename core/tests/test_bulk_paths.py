@@ -369,3 +369,57 @@ def test_background_writer_discards_what_it_does_not_write():
     writer.submit("x")
     writer.close()
     assert discarded == ["x"]
+
+
+# ---------------------------------------------------------------- re-runs of a registered table (end to end)
+
+RERUN_YAML = """apiVersion: tracebloc.io/v1
+kind: IngestConfig
+category: demo_classification
+table: demo
+intent: train
+csv: data.csv
+schema:
+  ref: VARCHAR(8)
+  age: INT
+"""
+
+
+def _rerun_input(folder, rows):
+    (folder / "data.csv").write_text("ref,age,label\n" + "".join(rows), encoding="utf-8")
+    (folder / "ingest.yaml").write_text(RERUN_YAML, encoding="utf-8")
+    return folder / "ingest.yaml"
+
+
+def _ingest(tmp_path, url, config, batch_size=2):
+    import io
+
+    from tracebloc_ingestor import BaseIngestor
+    from tracebloc_ingestor.loader import new_plugin_manager
+    from tracebloc_ingestor.runner import run_ingestion
+
+    class Demo(BaseIngestor):
+        category = "demo_classification"
+
+    flags = {"config_path": str(config), "database_url": url, "output_dir": str(tmp_path / "out"), "batch_size": batch_size}
+    return run_ingestion(flags, {}, plugins=[Demo()], pm=new_plugin_manager(), out=io.StringIO(), err=io.StringIO())
+
+
+ROWS5 = ["a,1,cat\n", "b,2,dog\n", "a,1,cat\n", "c,,dog\n", "d,4,cat\n"]  # one repeated record
+
+
+def test_rerun_of_a_registered_table_by_fingerprint_and_by_lookup(tmp_path, mysql_url):
+    config = _rerun_input(tmp_path, ROWS5)
+    first = _ingest(tmp_path, mysql_url, config)
+    assert first.exit_code == 0 and first.counters.new_rows == 5
+    before = fetch(mysql_url, "demo")
+    db = Database(mysql_url)
+    assert db.id_fingerprint("demo")[0] == 5
+    db.close()
+    again = _ingest(tmp_path, mysql_url, config)  # the same input: the fingerprints agree
+    assert again.exit_code == 0 and again.counters.already_present == 5
+    subset = _ingest(tmp_path, mysql_url, _rerun_input(tmp_path, ROWS5[:4]))  # fingerprints differ: exact lookups
+    assert subset.exit_code == 0 and subset.counters.already_present == 4
+    other = _ingest(tmp_path, mysql_url, _rerun_input(tmp_path, ROWS5[:4] + ["e,5,dog\n"]))
+    assert other.exit_code == 1 and "1 records of this input are not in it" in other.message
+    assert fetch(mysql_url, "demo") == before

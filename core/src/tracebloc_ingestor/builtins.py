@@ -37,6 +37,12 @@ class RecordIdentity:
         self.cache.close()
         self.tracker.discard()
 
+    def restart(self) -> None:
+        """Start the write-side ids over, for another pass over the same input."""
+        self.tracker.seen.clear()
+        self.cache.rewind()
+        self._seen = 0
+
     def _first_row(self, batch: pa.RecordBatch, count: bool) -> int:
         if ROW_COLUMN in batch.schema.names and batch.num_rows:
             return int(batch.column(ROW_COLUMN)[0].as_py())

@@ -206,10 +206,20 @@ class DigestCache:
         blob = self._file.read(32 * rows)
         return [blob[i : i + 32] for i in range(0, len(blob), 32)]
 
+    def rewind(self) -> None:
+        """Serve the cached batches again from the first (another pass over the same input)."""
+        self._next = 0
+
     def close(self) -> None:
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+def id_fingerprint(ids: pa.Array) -> tuple[int, int]:
+    """(count, exact sum of the first 64 bits) of 64-hex-digit ids; the database computes the same."""
+    values = ids.to_pylist()
+    return len(values), sum(int(value[:16], 16) for value in values)
 
 
 def random_ids(n: int) -> list[str]:

@@ -246,6 +246,24 @@ class Database:
 
         return self._run("looking up data_ids in", table, work, values=True)
 
+    def id_fingerprint(self, table: str) -> tuple[int, int] | None:
+        """(rows, exact sum of the first 64 bits of every data_id read as hex) on MySQL; None elsewhere.
+
+        Compared with :func:`tracebloc_ingestor.identity.id_fingerprint` of an input of
+        content-hash ids, equal values mean the table holds exactly that input's ids.
+        """
+        if self.dialect != "mysql" or not self.table_exists(table):
+            return None
+        sql = (
+            "SELECT COUNT(*), COALESCE(SUM(CAST(CONV(LEFT(data_id, 16), 16, 10) AS DECIMAL(20, 0))), 0) "
+            f"FROM {_mysql_name(table)}"
+        )
+        count, total = self._run(
+            "fingerprinting the ids of", table,
+            lambda conn: conn.exec_driver_sql(sql, execution_options={"no_parameters": True}).one(),
+        )
+        return int(count), int(total)
+
     # ------------------------------------------------------------------ writes
 
     def prepare(
@@ -378,11 +396,16 @@ class Database:
 
     # -- MySQL bulk paths: values rendered as text by whole columns (bulk_text), sent in bulk
 
+    def _insert_part(self, table: str, names: list[str], part: pa.RecordBatch) -> "_Part":
+        # only the joined rows are kept (not the per-column texts): less memory while queued
+        buffer, offsets = bulk_text.literal_rows(self._texts(table, names, part, literal=True))
+        return _Part("insert", None, literals=[buffer, offsets])  # the batch is not needed any more
+
     def _prepare_mysql(self, table: str, names: list[str], part: pa.RecordBatch) -> "_Part":
         if self._packet_limit is None:
             self._packet_limit = self._statement_limit()
         if not self._use_load_data():
-            return _Part("insert", part, literals=self._texts(table, names, part, literal=True))
+            return self._insert_part(table, names, part)
         # a text column with one value for every row (run id, intent) is set once, not sent per row
         types = self._column_types(table)
         constant = {
@@ -399,7 +422,7 @@ class Database:
             self._load_data = False
             self.write_path = "insert"
             log.info("LOAD DATA LOCAL INFILE needs a temporary folder (%s); using multi-row INSERTs", exc.strerror)
-            return _Part("insert", part, literals=self._texts(table, names, part, literal=True))
+            return self._insert_part(table, names, part)
         loaded = _Part("load", part, path=path, sent=sent, constant=constant)
         try:
             with os.fdopen(fd, "wb") as fh:
@@ -514,12 +537,12 @@ class Database:
                 message += f" in column {column!r}"
         return DatabaseError(message + " (the driver's message is withheld: it may quote row values)")
 
-    def _insert_literals(self, conn: sa.Connection, table: str, names: list[str], literals: list[pa.Array]) -> None:
-        """Multi-row ``INSERT ... ON DUPLICATE KEY UPDATE id = id`` built from escaped literals."""
+    def _insert_literals(self, conn: sa.Connection, table: str, names: list[str], literals: list) -> None:
+        """Multi-row ``INSERT ... ON DUPLICATE KEY UPDATE id = id`` from rows of escaped literals."""
         column_list = ", ".join(_mysql_name(name) for name in names)
         head = f"INSERT INTO {_mysql_name(table)} ({column_list}) VALUES ".encode()
         tail = b" ON DUPLICATE KEY UPDATE `id` = `id`"  # a no-op: the first writer keeps the row
-        buffer, offsets = bulk_text.literal_rows(literals)
+        buffer, offsets = literals
         limit = (self._packet_limit or _STATEMENT_BYTES) - len(head) - len(tail)
         for start, end in bulk_text.statement_slices(offsets, limit):
             sql = (head + bytes(buffer[start : end - 1]) + tail).decode("utf-8")  # end - 1: the row's comma
@@ -832,11 +855,11 @@ def _constant_literal(array: pa.Array) -> str | None:
 class _Part:
     """One chunk of a prepared write: a LOAD DATA file, INSERT literals or driver rows."""
 
-    def __init__(self, kind: str, batch: pa.RecordBatch, **extra: Any) -> None:
+    def __init__(self, kind: str, batch: pa.RecordBatch | None, **extra: Any) -> None:
         self.kind = kind
         self.batch = batch
         self.rows: list = extra.get("rows", [])
-        self.literals: list = extra.get("literals", [])
+        self.literals: list = extra.get("literals", [])  # [row buffer, row offsets] (bulk_text.literal_rows)
         self.path: str | None = extra.get("path")
         self.sent: list[str] = extra.get("sent", [])
         self.constant: dict[str, str] = extra.get("constant", {})
