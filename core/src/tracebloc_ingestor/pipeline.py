@@ -209,8 +209,15 @@ class Pipeline:
             counters = getattr(exc, "counters", counters)
             return self._report(EXIT_FAILED, "failed", str(exc), counters, rejects_path=rejects_path)
         except Exception as exc:
-            # A plugin's exception text may quote data, so only its type is shown.
             log.debug("run %s failed", self.run_id, exc_info=True)
+            from .files.store import FileStoreError
+
+            if isinstance(exc, FileStoreError):
+                # The store's messages name the stored file and the OS reason, never content.
+                self._fail("file_transfer")
+                counters = attrs.evolve(counters, file_failures=max(counters.file_failures, 1))
+                return self._report(EXIT_FAILED, "failed", f"file store: {exc}", counters, rejects_path=rejects_path)
+            # A plugin's exception text may quote data, so only its type is shown.
             self._fail("internal_error")
             return self._report(
                 EXIT_FAILED,
