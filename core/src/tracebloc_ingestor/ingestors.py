@@ -102,6 +102,23 @@ class BaseIngestor:
             sys.exit(report.exit_code)
         return report
 
+    def run_template(self, script: str | os.PathLike) -> "RunReport":
+        """Run a template script as copied: its own sample unless the environment names data.
+
+        Without ``LABEL_FILE``/``INGEST_CONFIG`` the ``ingest.yaml`` beside ``script`` is
+        used; without ``STORAGE_PATH`` a file-bearing category stores its files under
+        ``./tracebloc-output/shared``. Ends the process with the run's exit code.
+        """
+        def unset(*names: str) -> bool:
+            return not any(os.environ.get(n) or os.environ.get(f"TRACEBLOC_{n}") for n in names)
+
+        flags: dict[str, Any] = {}
+        if unset("LABEL_FILE", "INGEST_CONFIG"):
+            flags["config_path"] = str(Path(script).resolve().parent / "ingest.yaml")
+        if self.file_bearing and unset("STORAGE_PATH"):
+            flags["storage_path"] = str(Path.cwd() / "tracebloc-output" / "shared")
+        return self.ingest(**flags)
+
     # -- hooks ---------------------------------------------------------------------
 
     @hookimpl

@@ -9,9 +9,6 @@ Without MYSQL_HOST the rows go to an SQLite file; without STORAGE_PATH the image
 backend credentials the metadata goes to a local JSON file.
 """
 
-import os
-from pathlib import Path
-
 from tracebloc_ingestor_image import ImageClassification
 
 
@@ -22,10 +19,4 @@ class Ingestor(ImageClassification):
 
 
 if __name__ == "__main__":
-    here = Path(__file__).resolve().parent
-    flags = {}
-    if not any(os.environ.get(k) for k in ("LABEL_FILE", "TRACEBLOC_LABEL_FILE", "INGEST_CONFIG", "TRACEBLOC_INGEST_CONFIG")):
-        flags["config_path"] = str(here / "ingest.yaml")
-    if not any(os.environ.get(k) for k in ("STORAGE_PATH", "TRACEBLOC_STORAGE_PATH")):
-        flags["storage_path"] = str(Path.cwd() / "tracebloc-output" / "shared")
-    Ingestor().ingest(**flags)
+    Ingestor().run_template(__file__)

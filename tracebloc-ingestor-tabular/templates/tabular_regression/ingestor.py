@@ -8,9 +8,6 @@ Without MYSQL_HOST the rows go to an SQLite file and, without backend credential
 metadata to a local JSON file (both under ./tracebloc-output).
 """
 
-import os
-from pathlib import Path
-
 from tracebloc_ingestor_tabular import TabularRegression
 
 
@@ -21,6 +18,4 @@ class Ingestor(TabularRegression):
 
 
 if __name__ == "__main__":
-    here = Path(__file__).resolve().parent
-    env_only = any(os.environ.get(k) for k in ("LABEL_FILE", "TRACEBLOC_LABEL_FILE", "INGEST_CONFIG", "TRACEBLOC_INGEST_CONFIG"))
-    Ingestor().ingest(**({} if env_only else {"config_path": str(here / "ingest.yaml")}))
+    Ingestor().run_template(__file__)
