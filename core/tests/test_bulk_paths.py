@@ -1,13 +1,19 @@
-"""Both MySQL write paths (LOAD DATA LOCAL INFILE, multi-row INSERT) and SQLite store the same table.
+"""The MySQL write paths (streamed bulk LOAD DATA, chunked LOAD DATA LOCAL INFILE, multi-row
+INSERT) and SQLite store the same table.
 
 Real MariaDB/MySQL and real SQLite files; the LOAD DATA path is forced off through the
 constructor, the environment variable and, once, the server's own ``local_infile`` switch.
+The streamed load is used only where the server's InnoDB bulk insert is known to work,
+so its tests first check that the server is one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+import os
+import signal
+import threading
 from contextlib import contextmanager
 from decimal import Decimal
 
@@ -20,6 +26,7 @@ from tracebloc_ingestor import identity
 from tracebloc_ingestor.schema import TableSchema, parse_sql_type
 from tracebloc_ingestor.sinks import bulk_text
 from tracebloc_ingestor.sinks.database import DISABLE_LOAD_DATA_ENV, Database, DatabaseError
+from tracebloc_ingestor.sinks.load_stream import bulk_load_capable
 from tracebloc_ingestor.sinks.writer import BackgroundWriter
 from tracebloc_ingestor.validation.columns import cast_column
 
@@ -391,7 +398,7 @@ def _rerun_input(folder, rows):
     return folder / "ingest.yaml"
 
 
-def _ingest(tmp_path, url, config, batch_size=2):
+def _ingest(tmp_path, url, config, batch_size=2, plugins=()):
     import io
 
     from tracebloc_ingestor import BaseIngestor
@@ -402,7 +409,7 @@ def _ingest(tmp_path, url, config, batch_size=2):
         category = "demo_classification"
 
     flags = {"config_path": str(config), "database_url": url, "output_dir": str(tmp_path / "out"), "batch_size": batch_size}
-    return run_ingestion(flags, {}, plugins=[Demo()], pm=new_plugin_manager(), out=io.StringIO(), err=io.StringIO())
+    return run_ingestion(flags, {}, plugins=[Demo(), *plugins], pm=new_plugin_manager(), out=io.StringIO(), err=io.StringIO())
 
 
 ROWS5 = ["a,1,cat\n", "b,2,dog\n", "a,1,cat\n", "c,,dog\n", "d,4,cat\n"]  # one repeated record
@@ -423,3 +430,198 @@ def test_rerun_of_a_registered_table_by_fingerprint_and_by_lookup(tmp_path, mysq
     other = _ingest(tmp_path, mysql_url, _rerun_input(tmp_path, ROWS5[:4] + ["e,5,dog\n"]))
     assert other.exit_code == 1 and "1 records of this input are not in it" in other.message
     assert fetch(mysql_url, "demo") == before
+
+
+# -- the streamed bulk load (sinks/load_stream.py) -------------------------------------
+
+
+@pytest.fixture
+def stream_url(mysql_url):
+    (version,) = execute(mysql_url, "SELECT VERSION()")[0]
+    if not bulk_load_capable(version):
+        pytest.skip(f"{version} has no safe InnoDB bulk insert; the chunked path is used there")
+    return mysql_url
+
+
+def stream(db, table, *batches):
+    assert db.begin_stream(table)
+    for batch in batches:
+        db.send(db.prepare_write(table, batch))
+    db.finish_stream()
+
+
+def ready(url, mapping=None):
+    """A Database with table ds prepared for the given feature columns (default: n INT)."""
+    schema = TableSchema.from_mapping(mapping or {"n": "INT"})
+    db = Database(url)
+    prepare(db, schema=schema)
+    return db, schema
+
+
+def session_checks(db):
+    with db._bulk_engine.connect() as conn:
+        return tuple(conn.exec_driver_sql("SELECT @@unique_checks, @@foreign_key_checks").one())
+
+
+@pytest.mark.parametrize(
+    "version, capable",
+    [
+        ("10.11.19-MariaDB-0+deb12u1", True),
+        ("10.11.11-MariaDB", True),
+        ("10.11.10-MariaDB-log", False),
+        ("10.6.20-MariaDB", False),
+        ("11.4.5-MariaDB", True),
+        ("11.4.4-MariaDB", False),
+        ("11.7.2-MariaDB", True),
+        ("11.8.1-MariaDB-ubu2404", True),
+        ("12.0.2-MariaDB", True),
+        ("8.0.36", False),
+        ("8.4.0-commercial", False),
+        ("", False),
+    ],
+)
+def test_bulk_load_only_on_mariadb_versions_with_a_working_bulk_insert(version, capable):
+    assert bulk_load_capable(version) is capable
+
+
+def test_stream_stores_the_same_table_as_the_chunked_path(stream_url):
+    values = rows_of_values()
+    ids = [f"id-{k:02d}" for k in range(len(values["v"]))]
+    half = len(ids) // 2
+    first = make_batch("run-1", ids[:half], {k: v[:half] for k, v in values.items()})
+    second = make_batch("run-1", ids[half:], {k: v[half:] for k, v in values.items()})
+
+    db = Database(stream_url)
+    prepare(db)
+    stream(db, "ds", first, second)
+    assert db.write_path == "load_data_stream"
+    streamed = fetch(stream_url)
+    assert session_checks(db) == (1, 1)  # the bulk session's settings never reach the pool
+    db.close()
+
+    execute(stream_url, "DROP TABLE ds")
+    db = Database(stream_url)
+    prepare(db)
+    db.write("ds", first)
+    db.write("ds", second)
+    assert db.write_path == "load_data"
+    chunked = fetch(stream_url)
+    db.close()
+
+    assert normalised(streamed) == normalised(chunked)
+    assert [r["data_id"] for r in streamed] == ids
+    assert [r["id"] for r in streamed] == list(range(1, len(ids) + 1))  # file order, no gaps
+
+
+def test_stream_is_only_begun_for_an_empty_table(stream_url):
+    db, schema = ready(stream_url)
+    db.write("ds", make_batch("run-1", ["a"], {"n": [1]}, schema))
+    assert not db.begin_stream("ds")
+    db.write("ds", make_batch("run-1", ["a", "b"], {"n": [9, 2]}, schema))  # the chunked path, as before
+    assert {r["data_id"]: r["n"] for r in fetch(stream_url)} == {"a": 1, "b": 2}
+    db.close()
+    assert not Database(stream_url, load_data=False).begin_stream("ds")
+
+
+def test_aborted_stream_leaves_the_table_empty_and_usable(stream_url):
+    db, schema = ready(stream_url)
+    assert db.begin_stream("ds")
+    big = make_batch("run-1", [f"id{k}" for k in range(120_000)], {"n": list(range(120_000))}, schema)
+    db.send(db.prepare_write("ds", big))  # several chunks, all inside the one statement
+    db.abort_stream()
+    assert db.count_rows("ds") == 0
+    assert db.write_path == "load_data"
+    stream(db, "ds", make_batch("run-1", ["a"], {"n": [1]}, schema))  # empty again: streamed again
+    assert db.count_rows("ds") == 1
+    db.close()
+
+
+def test_bad_value_in_a_stream_names_the_column_and_keeps_nothing(stream_url):
+    db, schema = ready(stream_url, {"n": "TINYINT", "s": "VARCHAR(3)"})
+    secret = "secret-4711"
+    good = make_batch("run-1", [f"g{k}" for k in range(10)], {"n": [1] * 10, "s": ["ok"] * 10}, schema)
+    bad = pa.RecordBatch.from_pydict({
+        "data_id": pa.array(["b1", "b2"]), "ingestor_id": pa.array(["run-1"] * 2), "data_intent": pa.array(["train"] * 2),
+        "label": pa.array(["x", "y"]), "n": pa.array([1, 2], pa.int8()), "s": pa.array(["ok", secret]),
+    })
+    with pytest.raises(DatabaseError) as caught:
+        stream(db, "ds", good, bad)
+    assert "column 's'" in str(caught.value) and secret not in str(caught.value)
+    assert db.count_rows("ds") == 0
+    db.close()
+
+
+def test_duplicate_ids_in_a_stream_fail_at_commit_and_keep_nothing(stream_url):
+    db, schema = ready(stream_url)
+    with pytest.raises(DatabaseError, match="two records share a data_id"):
+        stream(db, "ds", make_batch("run-1", ["a", "b"], {"n": [1, 2]}, schema), make_batch("run-1", ["b"], {"n": [3]}, schema))
+    assert db.count_rows("ds") == 0
+    db.close()
+
+
+def test_stream_needs_the_same_run_id_in_every_batch(stream_url):
+    db, schema = ready(stream_url)
+    assert db.begin_stream("ds")
+    db.send(db.prepare_write("ds", make_batch("run-1", ["a"], {"n": [1]}, schema)))
+    with pytest.raises(DatabaseError, match="same columns and run id"):
+        db.prepare_write("ds", make_batch("run-2", ["b"], {"n": [2]}, schema))
+    db.abort_stream()
+    assert db.count_rows("ds") == 0
+    db.close()
+
+
+# -- through the pipeline ---------------------------------------------------------------
+
+def _stream_input(tmp_path, rows):
+    return _rerun_input(tmp_path, [f"r{k % 977},{k},c{k % 3}\n" for k in range(rows)])
+
+
+def test_pipeline_streams_a_first_load_and_rerun_changes_nothing(tmp_path, stream_url):
+    config = _stream_input(tmp_path, 5_000)
+    first = _ingest(tmp_path, stream_url, config, batch_size=1_000)
+    assert first.exit_code == 0 and first.counters.new_rows == 5_000
+    rows = execute(stream_url, "SELECT COUNT(*), COUNT(DISTINCT data_id), MIN(id), MAX(id) FROM demo")[0]
+    assert tuple(rows) == (5_000, 5_000, 1, 5_000)
+    before = execute(stream_url, "CHECKSUM TABLE demo")
+    again = _ingest(tmp_path, stream_url, config, batch_size=1_000)
+    assert again.exit_code == 0 and again.counters.already_present == 5_000
+    assert execute(stream_url, "CHECKSUM TABLE demo") == before
+
+
+def test_run_stopped_during_a_streamed_load_leaves_no_rows(tmp_path, stream_url):
+    from tracebloc_ingestor import hookimpl
+
+    class StopAfterFirstBatches:
+        """Sends SIGTERM to this process after some batches went into the stream."""
+
+        seen = 0
+
+        @hookimpl
+        def tb_load(self, ctx, batch):
+            self.seen += 1
+            if self.seen == 3:
+                os.kill(os.getpid(), signal.SIGTERM)
+
+    config = _stream_input(tmp_path, 10_000)
+    assert threading.current_thread() is threading.main_thread()
+    report = _ingest(tmp_path, stream_url, config, batch_size=1_000, plugins=[StopAfterFirstBatches()])
+    assert report.exit_code == 143
+    assert execute(stream_url, "SELECT COUNT(*) FROM demo")[0][0] == 0
+    rerun = _ingest(tmp_path, stream_url, config, batch_size=1_000)
+    assert rerun.exit_code == 0 and rerun.counters.new_rows == 10_000
+
+
+def test_plugin_that_repeats_data_ids_fails_the_streamed_load_cleanly(tmp_path, stream_url):
+    from tracebloc_ingestor import hookimpl
+
+    class SameId:
+        @hookimpl
+        def tb_transform(self, ctx, batch):
+            ids = pa.array(["same"] * batch.num_rows, pa.string())
+            return batch.set_column(batch.schema.get_field_index("data_id"), "data_id", ids)
+
+    config = _stream_input(tmp_path, 50)
+    report = _ingest(tmp_path, stream_url, config, plugins=[SameId()])
+    assert report.exit_code == 1 and "two records share a data_id" in report.message
+    assert report.counters.inserted == 0
+    assert execute(stream_url, "SELECT COUNT(*) FROM demo")[0][0] == 0

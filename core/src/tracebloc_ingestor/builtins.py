@@ -180,13 +180,25 @@ class DatabaseWriter:
         else:
             self.database.write(ctx.table, batch)
 
+    def begin(self, table: str) -> bool:
+        """Ask the database to take this run's rows as one streamed bulk load, where it can."""
+        begin = getattr(self.database, "begin_stream", None)
+        return bool(self.writer is not None and begin is not None and begin(table))
+
     def flush(self) -> None:
+        """Wait for every write (and commit a streamed load); raise the first error."""
         if self.writer is not None:
             self.writer.flush()
+        finish = getattr(self.database, "finish_stream", None)
+        if finish is not None:
+            finish()
 
     def close(self) -> None:
         if self.writer is not None:
             self.writer.close()
+        abort = getattr(self.database, "abort_stream", None)
+        if abort is not None:
+            abort()
 
 
 def _set_column(batch: pa.RecordBatch, name: str, values: pa.Array) -> pa.RecordBatch:

@@ -248,22 +248,17 @@ class Pipeline:
         from .sinks.database import DatabaseError
 
         table = ctx.table
-        processed = 0
-        stats: dict = {}
+        progress = [0, False]  # records written, and whether they go in as one streamed load
         try:
             self.database.prepare(table, schema, run_id=self.run_id, category=self.category.name, salt=_salt_of(self.pm))
-            for batch in self._discover(ctx):
-                out = transform_chain(self.pm, ctx, batch)
-                self.pm.hook.tb_load(ctx=ctx, batch=out)
-                for part in self.pm.hook.tb_describe(ctx=ctx, batch=out):
-                    merge_stats(stats, part)
-                processed += out.num_rows
-            self._db_writer.flush()
+            progress[1] = self._db_writer.begin(table)
+            processed, stats = self._write_pass(ctx, progress)
             new_rows = self.database.count_rows(table, run_id=self.run_id)
             self.database.finish_run(self.run_id, "loaded", record_count=processed)
         except DatabaseError as exc:
+            written = 0 if progress[1] else progress[0]  # a streamed load is all or nothing
             err = RunFailed(f"database: {exc}", "database_error")
-            err.counters = attrs.evolve(counters, processed=processed, db_failures=counters.total - processed)
+            err.counters = attrs.evolve(counters, processed=written, db_failures=counters.total - written)
             raise err from None
         skipped = ctx.scratch.get("tracebloc.skipped", 0)
         counters = attrs.evolve(
@@ -276,6 +271,18 @@ class Pipeline:
             skipped=skipped,
         )
         return counters, stats
+
+    def _write_pass(self, ctx: RunContext, progress: list) -> tuple[int, dict]:
+        """Transform, load and describe every batch, then wait for the writes."""
+        stats: dict = {}
+        for batch in self._discover(ctx):
+            out = transform_chain(self.pm, ctx, batch)
+            self.pm.hook.tb_load(ctx=ctx, batch=out)
+            for part in self.pm.hook.tb_describe(ctx=ctx, batch=out):
+                merge_stats(stats, part)
+            progress[0] += out.num_rows
+        self._db_writer.flush()
+        return progress[0], stats
 
     def _verify_registered(self, ctx: RunContext, owner: str, counters: Counters):
         """The table holds a registered dataset: accept only an input it already holds entirely.
@@ -293,9 +300,7 @@ class Pipeline:
             if input_print == table_print:
                 counters = attrs.evolve(counters, processed=processed, inserted=processed, already_present=processed)
                 return counters, stats
-            for plugin in self.pm.get_plugins():
-                if isinstance(plugin, RecordIdentity):
-                    plugin.restart()  # the same ids again in the exact pass below
+            _restart_identity(self.pm)  # the same ids again in the exact pass below
         processed, stats, missing = self._verify_pass(ctx, lookup=True)
         if missing:
             raise RunFailed(
@@ -389,3 +394,9 @@ def _salt_of(pm) -> bytes:
         if isinstance(plugin, RecordIdentity):
             return plugin.salt
     raise RuntimeError("record identity plugin missing")
+
+
+def _restart_identity(pm) -> None:
+    for plugin in pm.get_plugins():
+        if isinstance(plugin, RecordIdentity):
+            plugin.restart()

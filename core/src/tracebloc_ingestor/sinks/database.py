@@ -25,6 +25,7 @@ import sqlalchemy as sa
 
 from ..schema import FRAMEWORK_COLUMNS, Column, TableSchema
 from . import bulk_text
+from .load_stream import LoadStream, bulk_load_capable, pipe_paths_available
 from .sql_types import canonical_type, column_values, ddl_type, parse_canonical, storable
 
 __all__ = ["Database", "DatabaseError", "PreparedWrite", "RUNS_TABLE", "META_TABLE", "SALT_KEY", "DISABLE_LOAD_DATA_ENV"]
@@ -52,8 +53,10 @@ DISABLE_LOAD_DATA_ENV = "TRACEBLOC_DISABLE_LOAD_DATA"
 # LOAD DATA LOCAL refused by server or client: fall back to INSERT, never fail
 _MYSQL_LOCAL_REFUSED = frozenset({1148, 2068, 3948, 4166})
 _MYSQL_DUPLICATE = 1062
+_MYSQL_BULK_COMMIT = 1180  # "Got error ... during COMMIT": how a bulk insert reports a duplicate key
 # Rows and bytes per LOAD DATA file / INSERT slice: bounded memory whatever the batch size.
 _BULK_ROWS = 50_000
+_INSERT_ROWS = 20_000
 _BULK_BYTES = 64 << 20
 _STATEMENT_BYTES = 4 << 20
 _SQLITE_COLUMN = re.compile(r"constraint failed: (?:[^.\s]+\.)?(\S+)\s*$")
@@ -115,6 +118,10 @@ class Database:
         self._packet_limit: int | None = None  # INSERT statement size, from max_allowed_packet
         # which write path is in use: "sqlite", "insert", or for MySQL None until the first write detects it
         self.write_path = "sqlite" if self.dialect == "sqlite" else ("insert" if self._load_data is False else None)
+        # a first load into an empty MariaDB table: one streamed LOAD DATA (see begin_stream)
+        self._stream_table: str | None = None
+        self._stream_columns: tuple[list[str], dict[str, str]] | None = None
+        self._stream: LoadStream | None = None
 
     def _create_engine(self, url: sa.URL, *, local_infile: bool = False) -> sa.Engine:
         options: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
@@ -141,6 +148,7 @@ class Database:
         return f"mysql {self._url.host}:{self._url.port or 3306}/{self._url.database}"
 
     def close(self) -> None:
+        self.abort_stream()
         self._engine.dispose()
         if self._bulk_engine is not None:
             self._bulk_engine.dispose()
@@ -335,9 +343,15 @@ class Database:
         if batch.num_rows == 0:
             return prepared
         if self.dialect == "mysql":
+            streamed = self._stream_table == table and self._load_data
+            # INSERT literals are bulkier than LOAD DATA lines and wait in the writer's queue
+            rows = _BULK_ROWS if self._use_load_data() else _INSERT_ROWS
             try:
-                for part in _bulk_parts(batch):
-                    prepared.parts.append(self._prepare_mysql(table, names, part))
+                for part in _bulk_parts(batch, rows):
+                    if streamed:
+                        prepared.parts.append(self._stream_part(table, names, part))
+                    else:
+                        prepared.parts.append(self._prepare_mysql(table, names, part))
             except BaseException:
                 prepared.discard()
                 raise
@@ -356,6 +370,9 @@ class Database:
         table, names = prepared.table, prepared.names
         try:
             for part in prepared.parts:
+                if part.kind == "stream":
+                    self._feed_stream(table, names, part)
+                    continue
                 if part.kind == "rows":
                     self._run(
                         "writing a batch to", table, lambda conn: self._insert_rows(conn, table, names, part.rows),
@@ -393,6 +410,124 @@ class Database:
                 )
         finally:
             prepared.discard()
+
+    # -- the streamed bulk load: one LOAD DATA for a whole first load (sinks/load_stream.py)
+
+    def begin_stream(self, table: str) -> bool:
+        """Send the coming writes to ``table`` as one streamed LOAD DATA in one transaction.
+
+        Only where it pays and is safe: MySQL-protocol server that is a MariaDB with a
+        working InnoDB bulk insert, LOAD DATA LOCAL allowed, and the table empty. The rows
+        become visible at :meth:`finish_stream`; :meth:`abort_stream` (or any failure)
+        leaves the table as it was. Returns whether the stream is on.
+        """
+        if self.dialect != "mysql" or not pipe_paths_available() or not self._use_load_data():
+            return False
+        if self._packet_limit is None:
+            self._packet_limit = self._statement_limit()  # for a fallback to INSERTs later
+
+        def probe(conn: sa.Connection) -> tuple[str, bool]:
+            version = conn.exec_driver_sql("SELECT VERSION()", execution_options={"no_parameters": True}).scalar()
+            row = conn.exec_driver_sql(
+                f"SELECT 1 FROM {_mysql_name(table)} LIMIT 1", execution_options={"no_parameters": True}
+            ).first()
+            return _text(version), row is None
+
+        version, empty = self._run("inspecting", table, probe)
+        if not (empty and bulk_load_capable(version)):
+            return False
+        self._stream_table, self._stream_columns = table, None
+        self.write_path = "load_data_stream"
+        log.info("table %s is empty: its rows go in as one bulk LOAD DATA, committed at the end", table)
+        return True
+
+    def finish_stream(self) -> None:
+        """Commit the streamed load; on any failure nothing of it is in the table."""
+        stream, table, columns = self._stream, self._stream_table, self._stream_columns
+        self._stream = self._stream_table = self._stream_columns = None
+        if stream is None:
+            return
+        names = [*columns[0], *columns[1]] if columns else []
+        try:
+            try:
+                inserted, warnings = stream.finish()
+            except sa.exc.DBAPIError as exc:
+                if _mysql_code(exc) == _MYSQL_BULK_COMMIT:
+                    raise self._bulk_refused(table, exc) from None
+                raise _db_error("writing a batch to", table, exc, values=True, columns=names) from None
+            if warnings or inserted != stream.rows_sent:
+                if inserted + warnings == stream.rows_sent and self._only_duplicates(stream.connection):
+                    raise DatabaseError(
+                        f"writing table {table!r} failed: another run wrote rows with the same data_ids while "
+                        "this one loaded; nothing of this run was kept, run it again"
+                    )
+                raise self._warning_error(stream.connection, table, names)
+            try:
+                stream.commit()
+            except sa.exc.DBAPIError as exc:
+                raise self._bulk_refused(table, exc) from None
+            log.info("bulk load of %s committed (%d rows)", table, inserted)
+        finally:
+            stream.abort()  # nothing left to do after a commit
+
+    def abort_stream(self) -> None:
+        """Roll back and forget a streamed load that is under way (idempotent)."""
+        stream, self._stream = self._stream, None
+        self._stream_table = self._stream_columns = None
+        if self.write_path == "load_data_stream":
+            self.write_path = "load_data"
+        if stream is not None:
+            stream.abort()
+
+    @staticmethod
+    def _bulk_refused(table: str, exc: sa.exc.DBAPIError) -> DatabaseError:
+        # InnoDB finds duplicate keys of a bulk insert while it sorts the index, at the end
+        return DatabaseError(
+            f"the bulk load of table {table!r} was refused ({_error_id(exc)}): two records share a data_id "
+            "(a plugin may set it) or another run wrote to the table meanwhile; nothing was kept"
+        )
+
+    def _stream_part(self, table: str, names: list[str], part: pa.RecordBatch) -> "_Part":
+        types = self._column_types(table)
+        if self._stream_columns is None:
+            # the run id and intent are the same on every row of a run: set once in the statement
+            constant = {
+                name: _constant_literal(part.column(i))
+                for i, name in enumerate(names)
+                if name in ("ingestor_id", "data_intent") and _is_text(types.get(name))
+            }
+            constant = {name: value for name, value in constant.items() if value is not None}
+            self._stream_columns = ([name for name in names if name not in constant], constant)
+        sent, constant = self._stream_columns
+        same = sorted(names) == sorted([*sent, *constant]) and all(
+            _constant_literal(part.column(names.index(name))) == value for name, value in constant.items()
+        )
+        if not same:
+            raise DatabaseError(
+                f"writing a batch to table {table!r} failed: a streamed load needs the same columns "
+                "and run id in every batch"
+            )
+        fields = self._texts(table, sent, part.select(sent), literal=False)
+        return _Part("stream", None, data=bulk_text.load_data_buffer(fields), count=part.num_rows, sent=sent, constant=constant)
+
+    def _feed_stream(self, table: str, names: list[str], part: "_Part") -> None:
+        if self._stream is None:
+            stream = LoadStream(self._bulk_engine, lambda path: self._load_data_sql(table, part.sent, part.constant, path))
+            try:
+                stream.start()
+            except sa.exc.DBAPIError as exc:
+                raise _db_error("starting the bulk load of", table, exc) from None
+            self._stream = stream
+        try:
+            self._stream.feed(part.data, part.count)
+        except sa.exc.DBAPIError as exc:
+            raise _db_error("writing a batch to", table, exc, values=True, columns=names) from None
+        finally:
+            part.data = None
+
+    def _only_duplicates(self, conn: sa.Connection) -> bool:
+        rows = conn.exec_driver_sql("SHOW WARNINGS LIMIT 64", execution_options={"no_parameters": True}).all()
+        return bool(rows) and all(int(row[1]) == _MYSQL_DUPLICATE for row in rows)
 
     # -- MySQL bulk paths: values rendered as text by whole columns (bulk_text), sent in bulk
 
@@ -477,16 +612,9 @@ class Database:
         skipped, every data_id of the chunk is in the table: a skipped row was a duplicate.
         Otherwise the transaction is rolled back and the first warning's code and column reported.
         """
-        q = _mysql_name
         names, constant = part.sent, part.constant
         ids = part.batch.column(part.batch.schema.get_field_index("data_id"))
-        column_list = ", ".join(q(name) for name in names)
-        sql = (
-            f"LOAD DATA LOCAL INFILE {_sql_string(part.path)} IGNORE INTO TABLE {q(table)} CHARACTER SET utf8mb4 "
-            f"FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' ({column_list})"
-        )
-        if constant:
-            sql += " SET " + ", ".join(f"{q(name)} = {value}" for name, value in constant.items())
+        sql = self._load_data_sql(table, names, constant, part.path)
         try:
             inserted = conn.exec_driver_sql(sql, execution_options={"no_parameters": True}).rowcount
         except sa.exc.DBAPIError as exc:
@@ -499,6 +627,18 @@ class Database:
         if warnings == skipped and (skipped == 0 or self._all_present(conn, table, ids)):
             return
         raise self._warning_error(conn, table, [*names, *(constant or {})])
+
+    @staticmethod
+    def _load_data_sql(table: str, names: list[str], constant: dict[str, str], path: str) -> str:
+        q = _mysql_name
+        column_list = ", ".join(q(name) for name in names)
+        sql = (
+            f"LOAD DATA LOCAL INFILE {_sql_string(path)} IGNORE INTO TABLE {q(table)} CHARACTER SET utf8mb4 "
+            f"FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' ({column_list})"
+        )
+        if constant:
+            sql += " SET " + ", ".join(f"{q(name)} = {value}" for name, value in constant.items())
+        return sql
 
     def _all_present(self, conn: sa.Connection, table: str, ids: pa.Array) -> bool:
         import pyarrow.compute as pc
@@ -827,10 +967,10 @@ def _sql_string(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def _bulk_parts(batch: pa.RecordBatch):
-    """Slices of at most _BULK_ROWS rows and about _BULK_BYTES of Arrow data each."""
+def _bulk_parts(batch: pa.RecordBatch, rows: int = _BULK_ROWS):
+    """Slices of at most ``rows`` rows and about _BULK_BYTES of Arrow data each."""
     per_row = max(1, batch.nbytes // max(1, batch.num_rows))
-    step = max(1, min(_BULK_ROWS, _BULK_BYTES // per_row))
+    step = max(1, min(rows, _BULK_BYTES // per_row))
     for start in range(0, batch.num_rows, step):
         yield batch.slice(start, step)
 
@@ -863,8 +1003,11 @@ class _Part:
         self.path: str | None = extra.get("path")
         self.sent: list[str] = extra.get("sent", [])
         self.constant: dict[str, str] = extra.get("constant", {})
+        self.data: memoryview | None = extra.get("data")  # a streamed part's LOAD DATA lines
+        self.count: int = extra.get("count", 0)
 
     def discard(self) -> None:
+        self.data = None
         if self.path is not None:
             with suppress(OSError):
                 os.unlink(self.path)
