@@ -10,6 +10,7 @@ so that a re-run of the same dataset is accepted and another dataset's folder re
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import uuid
@@ -99,6 +100,8 @@ class FileStore:
         # name -> size of what this run stored (or found stored); kept small for 100k-file runs
         self._done: dict[str, int] = {}
         self._sources: dict[str, str] = {}
+        self._run_tag = uuid.uuid4().hex[:8]
+        self._temp_numbers = itertools.count()
 
     # -- ownership -------------------------------------------------------------------
 
@@ -257,7 +260,8 @@ class FileStore:
         return size, h.hexdigest()
 
     def _temp(self, name: str) -> Path:
-        return self.folder / f"{TEMP_PREFIX}{uuid.uuid4().hex[:12]}-{name}"
+        # unique per run and file; a counter, since a uuid4 per file costs a random-bytes syscall
+        return self.folder / f"{TEMP_PREFIX}{self._run_tag}{next(self._temp_numbers)}-{name}"
 
     def _copy(self, source: Path, name: str) -> tuple[int, str]:
         tmp = self._temp(name)
