@@ -28,6 +28,7 @@ from tracebloc_ingestor.sinks import bulk_text
 from tracebloc_ingestor.sinks.database import DISABLE_LOAD_DATA_ENV, Database, DatabaseError
 from tracebloc_ingestor.sinks.load_stream import bulk_load_capable
 from tracebloc_ingestor.sinks.writer import BackgroundWriter
+from tracebloc_ingestor.testing.demo_runs import demo_input, run_demo
 from tracebloc_ingestor.validation.columns import cast_column
 
 SALT = bytes(range(32))
@@ -380,54 +381,22 @@ def test_background_writer_discards_what_it_does_not_write():
 
 # ---------------------------------------------------------------- re-runs of a registered table (end to end)
 
-RERUN_YAML = """apiVersion: tracebloc.io/v1
-kind: IngestConfig
-category: demo_classification
-table: demo
-intent: train
-csv: data.csv
-schema:
-  ref: VARCHAR(8)
-  age: INT
-"""
-
-
-def _rerun_input(folder, rows):
-    (folder / "data.csv").write_text("ref,age,label\n" + "".join(rows), encoding="utf-8")
-    (folder / "ingest.yaml").write_text(RERUN_YAML, encoding="utf-8")
-    return folder / "ingest.yaml"
-
-
-def _ingest(tmp_path, url, config, batch_size=2, plugins=()):
-    import io
-
-    from tracebloc_ingestor import BaseIngestor
-    from tracebloc_ingestor.loader import new_plugin_manager
-    from tracebloc_ingestor.runner import run_ingestion
-
-    class Demo(BaseIngestor):
-        category = "demo_classification"
-
-    flags = {"config_path": str(config), "database_url": url, "output_dir": str(tmp_path / "out"), "batch_size": batch_size}
-    return run_ingestion(flags, {}, plugins=[Demo(), *plugins], pm=new_plugin_manager(), out=io.StringIO(), err=io.StringIO())
-
-
 ROWS5 = ["a,1,cat\n", "b,2,dog\n", "a,1,cat\n", "c,,dog\n", "d,4,cat\n"]  # one repeated record
 
 
 def test_rerun_of_a_registered_table_by_fingerprint_and_by_lookup(tmp_path, mysql_url):
-    config = _rerun_input(tmp_path, ROWS5)
-    first = _ingest(tmp_path, mysql_url, config)
+    config = demo_input(tmp_path, ROWS5)
+    first = run_demo(tmp_path, mysql_url, config)
     assert first.exit_code == 0 and first.counters.new_rows == 5
     before = fetch(mysql_url, "demo")
     db = Database(mysql_url)
     assert db.id_fingerprint("demo")[0] == 5
     db.close()
-    again = _ingest(tmp_path, mysql_url, config)  # the same input: the fingerprints agree
+    again = run_demo(tmp_path, mysql_url, config)  # the same input: the fingerprints agree
     assert again.exit_code == 0 and again.counters.already_present == 5
-    subset = _ingest(tmp_path, mysql_url, _rerun_input(tmp_path, ROWS5[:4]))  # fingerprints differ: exact lookups
+    subset = run_demo(tmp_path, mysql_url, demo_input(tmp_path, ROWS5[:4]))  # fingerprints differ: exact lookups
     assert subset.exit_code == 0 and subset.counters.already_present == 4
-    other = _ingest(tmp_path, mysql_url, _rerun_input(tmp_path, ROWS5[:4] + ["e,5,dog\n"]))
+    other = run_demo(tmp_path, mysql_url, demo_input(tmp_path, ROWS5[:4] + ["e,5,dog\n"]))
     assert other.exit_code == 1 and "1 records of this input are not in it" in other.message
     assert fetch(mysql_url, "demo") == before
 
@@ -573,17 +542,17 @@ def test_stream_needs_the_same_run_id_in_every_batch(stream_url):
 # -- through the pipeline ---------------------------------------------------------------
 
 def _stream_input(tmp_path, rows):
-    return _rerun_input(tmp_path, [f"r{k % 977},{k},c{k % 3}\n" for k in range(rows)])
+    return demo_input(tmp_path, [f"r{k % 977},{k},c{k % 3}\n" for k in range(rows)])
 
 
 def test_pipeline_streams_a_first_load_and_rerun_changes_nothing(tmp_path, stream_url):
     config = _stream_input(tmp_path, 5_000)
-    first = _ingest(tmp_path, stream_url, config, batch_size=1_000)
+    first = run_demo(tmp_path, stream_url, config, batch_size=1_000)
     assert first.exit_code == 0 and first.counters.new_rows == 5_000
     rows = execute(stream_url, "SELECT COUNT(*), COUNT(DISTINCT data_id), MIN(id), MAX(id) FROM demo")[0]
     assert tuple(rows) == (5_000, 5_000, 1, 5_000)
     before = execute(stream_url, "CHECKSUM TABLE demo")
-    again = _ingest(tmp_path, stream_url, config, batch_size=1_000)
+    again = run_demo(tmp_path, stream_url, config, batch_size=1_000)
     assert again.exit_code == 0 and again.counters.already_present == 5_000
     assert execute(stream_url, "CHECKSUM TABLE demo") == before
 
@@ -604,10 +573,10 @@ def test_run_stopped_during_a_streamed_load_leaves_no_rows(tmp_path, stream_url)
 
     config = _stream_input(tmp_path, 10_000)
     assert threading.current_thread() is threading.main_thread()
-    report = _ingest(tmp_path, stream_url, config, batch_size=1_000, plugins=[StopAfterFirstBatches()])
+    report = run_demo(tmp_path, stream_url, config, batch_size=1_000, plugins=[StopAfterFirstBatches()])
     assert report.exit_code == 143
     assert execute(stream_url, "SELECT COUNT(*) FROM demo")[0][0] == 0
-    rerun = _ingest(tmp_path, stream_url, config, batch_size=1_000)
+    rerun = run_demo(tmp_path, stream_url, config, batch_size=1_000)
     assert rerun.exit_code == 0 and rerun.counters.new_rows == 10_000
 
 
@@ -621,7 +590,7 @@ def test_plugin_that_repeats_data_ids_fails_the_streamed_load_cleanly(tmp_path, 
             return batch.set_column(batch.schema.get_field_index("data_id"), "data_id", ids)
 
     config = _stream_input(tmp_path, 50)
-    report = _ingest(tmp_path, stream_url, config, plugins=[SameId()])
+    report = run_demo(tmp_path, stream_url, config, plugins=[SameId()])
     assert report.exit_code == 1 and "two records share a data_id" in report.message
     assert report.counters.inserted == 0
     assert execute(stream_url, "SELECT COUNT(*) FROM demo")[0][0] == 0

@@ -82,11 +82,26 @@ def _flatten(results: Iterable[Iterable[Issue] | None]) -> Iterator[Issue]:
         yield from result or ()
 
 
+# How long a run waits for another run on the same table to finish before it gives up.
+LOCK_WAIT_SECONDS = 60.0
+
+
 class Pipeline:
     """One ingestion run over a configured plugin manager."""
 
-    def __init__(self, pm, settings, category: CategorySpec, *, database, metadata_sink, stop: threading.Event | None = None) -> None:
+    def __init__(
+        self,
+        pm,
+        settings,
+        category: CategorySpec,
+        *,
+        database,
+        metadata_sink,
+        stop: threading.Event | None = None,
+        lock_wait: float | None = None,
+    ) -> None:
         self.pm = pm
+        self.lock_wait = LOCK_WAIT_SECONDS if lock_wait is None else lock_wait
         self.settings = settings
         self.category = category
         self.database = database
@@ -131,9 +146,23 @@ class Pipeline:
 
     def run(self) -> RunReport:
         from .reading.tables import lean_memory_pool
+        from .sinks.database import DatabaseError
 
-        with lean_memory_pool():
-            return self._run()
+        lock = None
+        hold = getattr(self.database, "lock_table", None)
+        if hold is not None and not self.settings.validate_only:
+            try:
+                # one run per table: a run clears unfinished runs' rows, which must not be a live run's
+                lock = hold(self.settings.table, wait=self.lock_wait)
+            except DatabaseError as exc:
+                self._fail("table_busy" if "another run" in str(exc) else "database_error")
+                return self._report(EXIT_FAILED, "failed", f"database: {exc}", Counters())
+        try:
+            with lean_memory_pool():
+                return self._run()
+        finally:
+            if lock is not None:
+                lock.release()
 
     def _run(self) -> RunReport:
         settings = self.settings

@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from ..schema import FRAMEWORK_COLUMNS, Column, TableSchema
 from . import bulk_text
 from .load_stream import LoadStream, bulk_load_capable, pipe_paths_available
+from .table_lock import TableBusy, TableLock
 from .sql_types import canonical_type, column_values, ddl_type, parse_canonical, storable
 
 __all__ = ["Database", "DatabaseError", "PreparedWrite", "RUNS_TABLE", "META_TABLE", "SALT_KEY", "DISABLE_LOAD_DATA_ENV"]
@@ -122,6 +123,7 @@ class Database:
         self._stream_table: str | None = None
         self._stream_columns: tuple[list[str], dict[str, str]] | None = None
         self._stream: LoadStream | None = None
+        self._lock_engine: sa.Engine | None = None
 
     def _create_engine(self, url: sa.URL, *, local_infile: bool = False) -> sa.Engine:
         options: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
@@ -150,8 +152,36 @@ class Database:
     def close(self) -> None:
         self.abort_stream()
         self._engine.dispose()
-        if self._bulk_engine is not None:
-            self._bulk_engine.dispose()
+        for engine in (self._bulk_engine, self._lock_engine):
+            if engine is not None:
+                engine.dispose()
+
+    def lock_table(self, table: str, *, wait: float) -> TableLock:
+        """Take the run lock of ``table`` (sinks/table_lock.py), waiting up to ``wait`` seconds.
+
+        Raises DatabaseError when another run keeps the table; release the returned lock
+        when the run is over (closing the process releases it too).
+        """
+        _check_table_name(table)
+        if self.dialect == "mysql":
+            if self._lock_engine is None:
+                # a server-level connection: the database itself may not exist yet
+                self._lock_engine = self._create_engine(self._url.set(database=""))
+            lock = TableLock(engine=self._lock_engine, name=f"{self._url.database}.{table}")
+        else:
+            lock = TableLock(sqlite_path=self._sqlite_path, name=table)
+        try:
+            lock.acquire(wait)
+        except TableBusy:
+            raise DatabaseError(
+                f"table {table!r} is being ingested by another run (waited {wait:g} s); nothing was done, "
+                "run again when that run has finished"
+            ) from None
+        except sa.exc.DBAPIError as exc:
+            raise _db_error("locking", table, exc) from None
+        except OSError as exc:
+            raise DatabaseError(f"locking table {table!r} failed: {exc.strerror or type(exc).__name__}") from None
+        return lock
 
     def __enter__(self) -> "Database":
         return self
