@@ -14,6 +14,7 @@ import math
 import os
 import signal
 import threading
+import time
 from contextlib import contextmanager
 from decimal import Decimal
 
@@ -525,6 +526,28 @@ def test_duplicate_ids_in_a_stream_fail_at_commit_and_keep_nothing(stream_url):
     with pytest.raises(DatabaseError, match="two records share a data_id"):
         stream(db, "ds", make_batch("run-1", ["a", "b"], {"n": [1, 2]}, schema), make_batch("run-1", ["b"], {"n": [3]}, schema))
     assert db.count_rows("ds") == 0
+    db.close()
+
+
+@pytest.mark.parametrize("read_timeout, kept", [(2, False), (None, True)])
+def test_stream_survives_long_pauses_between_batches(stream_url, monkeypatch, read_timeout, kept):
+    """Storing a batch's files may take minutes; the server must keep waiting for the stream."""
+    from tracebloc_ingestor.sinks.load_stream import LoadStream
+
+    if read_timeout is not None:  # the server's default (30 s) in small: the pause below kills the load
+        monkeypatch.setattr(LoadStream, "read_timeout", read_timeout)
+    db, schema = ready(stream_url)
+    assert db.begin_stream("ds")
+    db.send(db.prepare_write("ds", make_batch("run-1", ["a"], {"n": [1]}, schema)))
+    time.sleep(3.5)
+    try:
+        db.send(db.prepare_write("ds", make_batch("run-1", ["b"], {"n": [2]}, schema)))
+        db.finish_stream()
+    except DatabaseError:
+        assert not kept
+    finally:
+        db.abort_stream()
+    assert db.count_rows("ds") == (2 if kept else 0)
     db.close()
 
 

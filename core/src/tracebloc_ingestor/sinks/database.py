@@ -451,7 +451,9 @@ class Database:
         become visible at :meth:`finish_stream`; :meth:`abort_stream` (or any failure)
         leaves the table as it was. Returns whether the stream is on.
         """
-        if self.dialect != "mysql" or not pipe_paths_available() or not self._use_load_data():
+        if self.dialect != "mysql" or not pipe_paths_available() or self._url.get_driver_name() != "pymysql":
+            return False  # other drivers may refuse to read a pipe as a LOCAL file
+        if not self._use_load_data():
             return False
         if self._packet_limit is None:
             self._packet_limit = self._statement_limit()  # for a fallback to INSERTs later

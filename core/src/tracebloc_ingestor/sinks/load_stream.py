@@ -52,6 +52,8 @@ class LoadStream:
     and warning count with the transaction still open; then ``commit`` or ``abort``.
     """
 
+    read_timeout = 86_400  # seconds the server waits for the next part of the stream
+
     def __init__(self, engine: sa.Engine, statement_for: Any) -> None:
         self._engine = engine
         self._statement_for = statement_for  # path -> SQL text
@@ -72,8 +74,12 @@ class LoadStream:
             fcntl.fcntl(self._write_fd, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)  # fewer wake-ups per chunk
         try:
             self._conn = self._engine.connect()
-            # the bulk insert needs both checks off; the connection is discarded afterwards
-            self._conn.exec_driver_sql("SET SESSION unique_checks = 0, foreign_key_checks = 0", ())
+            # The bulk insert needs both checks off. Between two batches the write pass may spend
+            # minutes storing files, and the server gives up on a LOAD DATA whose client sends
+            # nothing for net_read_timeout (30 s by default). The connection is discarded afterwards.
+            self._conn.exec_driver_sql(
+                "SET SESSION unique_checks = 0, foreign_key_checks = 0, net_read_timeout = %s", (self.read_timeout,)
+            )
             self._conn.commit()  # the load's own transaction begins with the statement
         except BaseException:
             self._close_conn()

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 __all__ = ["TableBusy", "TableLock"]
 
 _POLL_SECONDS = 0.2
+_IDLE_SECONDS = 7 * 86_400
 
 
 class TableBusy(Exception):
@@ -47,6 +48,8 @@ class TableLock:
     def _acquire_named(self, wait: float) -> None:
         conn = self._engine.connect()
         try:
+            # the connection idles for the whole run; the server would close it (and drop the lock) after wait_timeout
+            conn.exec_driver_sql("SET SESSION wait_timeout = %s", (_IDLE_SECONDS,))
             got = conn.exec_driver_sql("SELECT GET_LOCK(%s, %s)", (self.name, max(0, int(round(wait))))).scalar()
             conn.commit()
         except BaseException:
