@@ -29,6 +29,7 @@ from tracebloc_ingestor.sinks import bulk_text
 from tracebloc_ingestor.sinks.database import DISABLE_LOAD_DATA_ENV, Database, DatabaseError
 from tracebloc_ingestor.sinks.load_stream import bulk_load_capable
 from tracebloc_ingestor.sinks.writer import BackgroundWriter
+from tracebloc_ingestor.summary import summary_block
 from tracebloc_ingestor.testing.demo_runs import demo_input, run_demo
 from tracebloc_ingestor.validation.columns import cast_column
 
@@ -572,6 +573,8 @@ def test_pipeline_streams_a_first_load_and_rerun_changes_nothing(tmp_path, strea
     config = _stream_input(tmp_path, 5_000)
     first = run_demo(tmp_path, stream_url, config, batch_size=1_000)
     assert first.exit_code == 0 and first.counters.new_rows == 5_000
+    assert first.write_path == "load_data_stream"
+    assert "rows written with one bulk LOAD DATA" in summary_block(first)
     rows = execute(stream_url, "SELECT COUNT(*), COUNT(DISTINCT data_id), MIN(id), MAX(id) FROM demo")[0]
     assert tuple(rows) == (5_000, 5_000, 1, 5_000)
     before = execute(stream_url, "CHECKSUM TABLE demo")

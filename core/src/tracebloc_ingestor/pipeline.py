@@ -139,6 +139,7 @@ class Pipeline:
             error_count=self.issues.errors,
             warning_count=self.issues.warnings,
             duration_seconds=round(time.monotonic() - self.started, 3),
+            write_path=getattr(self.database, "write_path", None),
             **extra,
         )
 

@@ -51,6 +51,7 @@ class RunReport:
     rejects_path: str | None = None
     duration_seconds: float = 0.0
     database: str | None = None
+    write_path: str | None = None  # how rows went in: load_data_stream | load_data | insert | sqlite
 
     def to_json(self) -> dict[str, Any]:
         out = attrs.asdict(self, recurse=True)
@@ -60,6 +61,14 @@ class RunReport:
     def write_json(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(self.to_json(), indent=2, default=str) + "\n", encoding="utf-8")
+
+
+_WRITE_PATHS = {
+    "load_data_stream": "one bulk LOAD DATA into the empty table, committed at the end",
+    "load_data": "LOAD DATA LOCAL INFILE, one transaction per chunk",
+    "insert": "multi-row INSERTs, one transaction per chunk",
+    "sqlite": "SQLite executemany, one transaction per batch",
+}
 
 
 def summary_block(report: RunReport) -> str:
@@ -83,6 +92,8 @@ def summary_block(report: RunReport) -> str:
     notes = []
     if c.inserted:
         notes.append(f"new rows: {c.new_rows:,}; already present from an earlier identical run: {c.already_present:,}")
+    if c.new_rows and report.write_path in _WRITE_PATHS:
+        notes.append(f"rows written with {_WRITE_PATHS[report.write_path]}")
     if c.repeats:
         notes.append(f"records repeating an earlier record's content: {c.repeats:,} (each kept as its own sample)")
     if report.error_count or report.warning_count:
