@@ -200,3 +200,35 @@ def test_dataset_identity_comes_from_the_tables_salt(tmp_path, sqlite_url):
     other = RunContext(settings=settings, run_id="r2", category=CategorySpec("c", "image"), source_root=tmp_path)
     other.scratch["tracebloc.dataset_identity"] = "given"
     assert dataset_identity(other) == "given"
+
+
+def test_file_bearing_ingestor_adds_paths_batches_and_keeps_file_columns_out(tmp_path, sqlite_url):
+    from tracebloc_ingestor import FileBearingIngestor
+
+    class Docs(FileBearingIngestor):
+        category = "doc_classification"
+        max_batch_rows = 2
+
+        def manifest_prefix(self, ctx):
+            return "docs"
+
+        def store_workers(self, ctx):
+            return 3
+
+    (tmp_path / "manifest.csv").write_text("filename,label\n a.txt ,x\n,y\nsub/b.txt,x\n", encoding="utf-8")
+    flags = {
+        "database_url": sqlite_url, "table": "t", "output_dir": str(tmp_path / "o"),
+        "label_file": str(tmp_path / "manifest.csv"), "storage_path": str(tmp_path / "shared"),
+    }
+    settings = load_settings(flags, {}, cwd=tmp_path)
+    ctx = RunContext(settings=settings, run_id="r1", category=CategorySpec("doc_classification", "text"), source_root=tmp_path)
+    docs = Docs()
+    batches = list(docs.discover(ctx))
+    assert [b.num_rows for b in batches] == [2, 1]  # split at max_batch_rows whatever BATCH_SIZE says
+    members = [m for b in batches for m in b.column("_tb_member").to_pylist()]
+    files = [f for b in batches for f in b.column("_tb_file").to_pylist()]
+    assert members == ["a.txt", None, "sub/b.txt"] and files == ["docs/a.txt", None, "docs/sub/b.txt"]
+    assert "filename" in docs.excluded_columns(ctx)
+    store = docs.make_store(ctx)
+    assert store.folder == tmp_path / "shared" / "t" and store.workers == 3
+    assert docs.spec().file_bearing

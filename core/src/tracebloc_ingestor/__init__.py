@@ -17,6 +17,7 @@ _LAZY = {
     "BaseIngestor": "ingestors",
     "CSVIngestor": "ingestors",
     "JSONIngestor": "ingestors",
+    "FileBearingIngestor": "files.bearing",
     "Validator": "validation",
     "FileTypeValidator": "validation",
     "TableNameValidator": "validation",

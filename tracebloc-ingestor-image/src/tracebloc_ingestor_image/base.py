@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Iterator
 import attrs
 import pyarrow as pa
 
-from tracebloc_ingestor import BaseIngestor, Issue, TableNameValidator, TableSchema, hookimpl
+from tracebloc_ingestor import FileBearingIngestor, Issue, TableNameValidator, TableSchema, hookimpl
 from tracebloc_ingestor.files import CopyJob, FileStore, FileStoreError, PathProblem, dataset_identity, member_path, relative_name
 from tracebloc_ingestor.stats import Tally, Total
 
@@ -31,12 +31,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from tracebloc_ingestor import RunContext
 
 FILE_COLUMN = "filename"
-MEMBER = "_tb_member"
+MEMBER = "_tb_member"  # host columns set by FileBearingIngestor.with_paths
 FILE = "_tb_file"
 ROW = "_tb_row"
-# Rows per batch of the image categories: bounds the per-batch work lists (copy jobs,
-# check results, database rows) whatever BATCH_SIZE says.
-MAX_IMAGE_BATCH = 10_000
 # Byte-size buckets of stored files, for the registration (no single size leaves).
 SIZE_BUCKETS = ((16 << 10, "<16KiB"), (64 << 10, "16-64KiB"), (256 << 10, "64-256KiB"), (1 << 20, "256KiB-1MiB"), (4 << 20, "1-4MiB"))
 
@@ -80,12 +77,11 @@ class _ImageState:
         self.store: FileStore | None = None
 
 
-class ImageIngestor(BaseIngestor):
+class ImageIngestor(FileBearingIngestor):
     """Base of the image categories: a manifest of image files under ``images/``."""
 
     data_format = "image"
     label_kind = "classification"
-    file_bearing = True
     validators = (TableNameValidator(),)
     #: manifest columns that describe files, not features
     file_columns: ClassVar[tuple[str, ...]] = (FILE_COLUMN,)
@@ -108,40 +104,22 @@ class ImageIngestor(BaseIngestor):
     def _prefix(self, ctx: "RunContext", kind: str) -> str:
         return ctx.relative(self.folder(ctx, kind))
 
-    def destination(self, ctx: "RunContext") -> Path:
-        return Path(ctx.settings.storage_path) / ctx.table
+    def manifest_prefix(self, ctx: "RunContext") -> str:
+        return self._prefix(ctx, "images")
 
-    def make_store(self, ctx: "RunContext") -> FileStore:
-        """The store of this run; override to change workers or how sources are opened."""
-        return FileStore(self.destination(ctx), workers=self.options(ctx).workers)
+    def store_workers(self, ctx: "RunContext") -> int:
+        return self.options(ctx).workers
 
     def _image_state(self, ctx: "RunContext") -> _ImageState:
         return ctx.state(f"image:{self.category}", _ImageState)
 
     # -- discovery -------------------------------------------------------------------
 
-    def discover(self, ctx: "RunContext") -> Iterator[pa.RecordBatch]:
-        for batch in super().discover(ctx):
-            for start in range(0, batch.num_rows, MAX_IMAGE_BATCH):
-                yield self.with_paths(ctx, batch.slice(start, MAX_IMAGE_BATCH))
-
-    def with_paths(self, ctx: "RunContext", batch: pa.RecordBatch) -> pa.RecordBatch:
-        """Add ``_tb_member`` and ``_tb_file`` from the ``filename`` column."""
-        n = batch.num_rows
-        if FILE_COLUMN in batch.schema.names:
-            members = [self._resolve_member(ctx, v) for v in batch.column(FILE_COLUMN).to_pylist()]
-        else:
-            members = [None] * n
-        prefix = self._prefix(ctx, "images")
-        files = [None if m is None else f"{prefix}/{m}" for m in members]
-        batch = batch.append_column(MEMBER, pa.array(members, pa.string()))
-        return batch.append_column(FILE, pa.array(files, pa.string()))
-
-    def _resolve_member(self, ctx: "RunContext", value: Any) -> str | None:
+    def member_of(self, ctx: "RunContext", value: Any) -> str | None:
         """The manifest value, with the image extension found on disk when it has none."""
-        if value is None or not str(value).strip():
+        text = super().member_of(ctx, value)
+        if text is None:
             return None
-        text = str(value).strip()
         if PurePosixPath(text.replace("\\", "/")).suffix.lower() in IMAGE_EXTENSIONS:
             return text
         options = self.options(ctx)
@@ -159,9 +137,6 @@ class ImageIngestor(BaseIngestor):
         return f"{text}{options.extension}" if options.extension else text
 
     # -- validation ------------------------------------------------------------------
-
-    def excluded_columns(self, ctx: "RunContext") -> set[str]:
-        return super().excluded_columns(ctx) | set(self.file_columns)
 
     def declared_features(self, ctx: "RunContext") -> dict[str, str] | None:
         # Image manifests carry no inferred features: only what the schema declares.

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, ClassVar, Iterable
 
 import pyarrow as pa
 
-from tracebloc_ingestor import BaseIngestor, Issue, TableNameValidator, TableSchema, hookimpl
+from tracebloc_ingestor import FileBearingIngestor, Issue, TableNameValidator, TableSchema, hookimpl
 from tracebloc_ingestor.files import CopyJob, FileStore, FileStoreError, PathProblem, dataset_identity, member_path
 from tracebloc_ingestor.stats import Numeric, Tally, Total
 
@@ -29,11 +29,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 FILE_COLUMN = "filename"
 EXTENSION_COLUMN = "extension"
-MEMBER = "_tb_member"
+MEMBER = "_tb_member"  # host columns set by FileBearingIngestor.with_paths
 FILE = "_tb_file"
 ROW = "_tb_row"
-# Rows per batch: bounds the per-batch work lists (checks, copy jobs, rows) whatever BATCH_SIZE says.
-MAX_TEXT_BATCH = 10_000
 # Buckets of the distributions sent with the registration (no single count leaves).
 CHAR_BUCKETS = ((100, "<100"), (1_000, "100-1k"), (10_000, "1k-10k"), (100_000, "10k-100k"), (1_000_000, "100k-1M"))
 WORD_BUCKETS = ((16, "<16"), (64, "16-64"), (256, "64-256"), (1_024, "256-1k"), (4_096, "1k-4k"), (16_384, "4k-16k"))
@@ -57,12 +55,11 @@ def stored_stem(member: str) -> str:
     return PurePosixPath(member.replace("\\", "/")).stem
 
 
-class TextIngestor(BaseIngestor):
+class TextIngestor(FileBearingIngestor):
     """Base of the text categories: a manifest of UTF-8 ``.txt`` files under one folder."""
 
     data_format = "text"
     label_kind = "classification"
-    file_bearing = True
     validators = (TableNameValidator(),)
     #: the settings field (and default folder name under the source root) of the texts
     folder_setting: ClassVar[str] = "texts"
@@ -81,38 +78,25 @@ class TextIngestor(BaseIngestor):
     def _prefix(self, ctx: "RunContext") -> str:
         return ctx.relative(self.folder(ctx))
 
-    def destination(self, ctx: "RunContext") -> Path:
-        return Path(ctx.settings.storage_path) / ctx.table
+    def manifest_prefix(self, ctx: "RunContext") -> str:
+        return self._prefix(ctx)
 
-    def make_store(self, ctx: "RunContext") -> FileStore:
-        """The store of this run; override to change workers or how sources are opened."""
-        return FileStore(self.destination(ctx), workers=self.options(ctx).workers)
+    def store_workers(self, ctx: "RunContext") -> int:
+        return self.options(ctx).workers
 
     def _text_state(self, ctx: "RunContext") -> _TextState:
         return ctx.state(f"text:{self.category}", _TextState)
 
     # -- discovery -------------------------------------------------------------------
 
-    def discover(self, ctx: "RunContext") -> Iterator[pa.RecordBatch]:
-        for batch in super().discover(ctx):
-            for start in range(0, batch.num_rows, MAX_TEXT_BATCH):
-                yield self.with_paths(ctx, batch.slice(start, MAX_TEXT_BATCH))
-
-    def with_paths(self, ctx: "RunContext", batch: pa.RecordBatch) -> pa.RecordBatch:
-        """Add ``_tb_member`` and ``_tb_file`` from the ``filename`` column."""
-        if FILE_COLUMN in batch.schema.names:
-            members = [_member(v) for v in batch.column(FILE_COLUMN).to_pylist()]
-        else:
-            members = [None] * batch.num_rows
-        prefix = self._prefix(ctx)
-        files = [None if m is None else f"{prefix}/{m}" for m in members]
-        batch = batch.append_column(MEMBER, pa.array(members, pa.string()))
-        return batch.append_column(FILE, pa.array(files, pa.string()))
+    def member_of(self, ctx: "RunContext", value: Any) -> str | None:
+        """The manifest value as a path inside the folder, ``.txt`` added when it has no such extension."""
+        text = super().member_of(ctx, value)
+        if text is None or PurePosixPath(text.replace("\\", "/")).suffix.lower() == TEXT_EXTENSION:
+            return text
+        return text + TEXT_EXTENSION
 
     # -- validation ------------------------------------------------------------------
-
-    def excluded_columns(self, ctx: "RunContext") -> set[str]:
-        return super().excluded_columns(ctx) | set(self.file_columns)
 
     def declared_features(self, ctx: "RunContext") -> dict[str, str] | None:
         # Text manifests carry no inferred features: only what the schema declares.
@@ -314,16 +298,6 @@ class TextIngestor(BaseIngestor):
             }
         )
         return out
-
-
-def _member(value: Any) -> str | None:
-    """The manifest value as a path inside the folder, ``.txt`` added when it has no such extension."""
-    if value is None or not str(value).strip():
-        return None
-    text = str(value).strip()
-    if PurePosixPath(text.replace("\\", "/")).suffix.lower() == TEXT_EXTENSION:
-        return text
-    return text + TEXT_EXTENSION
 
 
 def _numeric(values: list[int]) -> Numeric:
