@@ -147,7 +147,7 @@ class Pipeline:
 
     def run(self) -> RunReport:
         from .reading.tables import lean_memory_pool
-        from .sinks.database import DatabaseError
+        from .sinks.database import DatabaseError, TableBusyError
 
         lock = None
         hold = getattr(self.database, "lock_table", None)
@@ -156,7 +156,7 @@ class Pipeline:
                 # one run per table: a run clears unfinished runs' rows, which must not be a live run's
                 lock = hold(self.settings.table, wait=self.lock_wait)
             except DatabaseError as exc:
-                self._fail("table_busy" if "another run" in str(exc) else "database_error")
+                self._fail("table_busy" if isinstance(exc, TableBusyError) else "database_error")
                 return self._report(EXIT_FAILED, "failed", f"database: {exc}", Counters())
         try:
             with lean_memory_pool():
@@ -278,15 +278,23 @@ class Pipeline:
         from .sinks.database import DatabaseError
 
         table = ctx.table
-        progress = [0, False]  # records written, and whether they go in as one streamed load
+        processed = 0
+        streamed = False  # whether the rows go in as one streamed load (all or nothing)
+        stats: dict = {}
         try:
             self.database.prepare(table, schema, run_id=self.run_id, category=self.category.name, salt=_salt_of(self.pm))
-            progress[1] = self._db_writer.begin(table)
-            processed, stats = self._write_pass(ctx, progress)
+            streamed = self._db_writer.begin(table)
+            for batch in self._discover(ctx):
+                out = transform_chain(self.pm, ctx, batch)
+                self.pm.hook.tb_load(ctx=ctx, batch=out)
+                for part in self.pm.hook.tb_describe(ctx=ctx, batch=out):
+                    merge_stats(stats, part)
+                processed += out.num_rows
+            self._db_writer.flush()
             new_rows = self.database.count_rows(table, run_id=self.run_id)
             self.database.finish_run(self.run_id, "loaded", record_count=processed)
         except DatabaseError as exc:
-            written = 0 if progress[1] else progress[0]  # a streamed load is all or nothing
+            written = 0 if streamed else processed
             err = RunFailed(f"database: {exc}", "database_error")
             err.counters = attrs.evolve(counters, processed=written, db_failures=counters.total - written)
             raise err from None
@@ -301,18 +309,6 @@ class Pipeline:
             skipped=skipped,
         )
         return counters, stats
-
-    def _write_pass(self, ctx: RunContext, progress: list) -> tuple[int, dict]:
-        """Transform, load and describe every batch, then wait for the writes."""
-        stats: dict = {}
-        for batch in self._discover(ctx):
-            out = transform_chain(self.pm, ctx, batch)
-            self.pm.hook.tb_load(ctx=ctx, batch=out)
-            for part in self.pm.hook.tb_describe(ctx=ctx, batch=out):
-                merge_stats(stats, part)
-            progress[0] += out.num_rows
-        self._db_writer.flush()
-        return progress[0], stats
 
     def _verify_registered(self, ctx: RunContext, owner: str, counters: Counters):
         """The table holds a registered dataset: accept only an input it already holds entirely.
@@ -330,7 +326,9 @@ class Pipeline:
             if input_print == table_print:
                 counters = attrs.evolve(counters, processed=processed, inserted=processed, already_present=processed)
                 return counters, stats
-            _restart_identity(self.pm)  # the same ids again in the exact pass below
+            for plugin in self.pm.get_plugins():
+                if isinstance(plugin, RecordIdentity):
+                    plugin.restart()  # the same ids again in the exact pass below
         processed, stats, missing = self._verify_pass(ctx, lookup=True)
         if missing:
             raise RunFailed(
@@ -424,9 +422,3 @@ def _salt_of(pm) -> bytes:
         if isinstance(plugin, RecordIdentity):
             return plugin.salt
     raise RuntimeError("record identity plugin missing")
-
-
-def _restart_identity(pm) -> None:
-    for plugin in pm.get_plugins():
-        if isinstance(plugin, RecordIdentity):
-            plugin.restart()

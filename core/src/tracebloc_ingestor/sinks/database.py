@@ -29,7 +29,7 @@ from .load_stream import LoadStream, bulk_load_capable, pipe_paths_available
 from .table_lock import TableBusy, TableLock
 from .sql_types import canonical_type, column_values, ddl_type, parse_canonical, storable
 
-__all__ = ["Database", "DatabaseError", "PreparedWrite", "RUNS_TABLE", "META_TABLE", "SALT_KEY", "DISABLE_LOAD_DATA_ENV"]
+__all__ = ["Database", "DatabaseError", "TableBusyError", "PreparedWrite", "RUNS_TABLE", "META_TABLE", "SALT_KEY", "DISABLE_LOAD_DATA_ENV"]
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,10 @@ _SQLITE_COLUMN = re.compile(r"constraint failed: (?:[^.\s]+\.)?(\S+)\s*$")
 
 class DatabaseError(Exception):
     """A database operation failed; the message names operation and table, never a row value."""
+
+
+class TableBusyError(DatabaseError):
+    """Another run holds the table's run lock."""
 
 
 class _Missing(Exception):
@@ -173,7 +177,7 @@ class Database:
         try:
             lock.acquire(wait)
         except TableBusy:
-            raise DatabaseError(
+            raise TableBusyError(
                 f"table {table!r} is being ingested by another run (waited {wait:g} s); nothing was done, "
                 "run again when that run has finished"
             ) from None
@@ -455,8 +459,6 @@ class Database:
             return False  # other drivers may refuse to read a pipe as a LOCAL file
         if not self._use_load_data():
             return False
-        if self._packet_limit is None:
-            self._packet_limit = self._statement_limit()  # for a fallback to INSERTs later
 
         def probe(conn: sa.Connection) -> tuple[str, bool]:
             version = conn.exec_driver_sql("SELECT VERSION()", execution_options={"no_parameters": True}).scalar()
