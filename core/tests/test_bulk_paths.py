@@ -30,7 +30,7 @@ from tracebloc_ingestor.sinks.database import DISABLE_LOAD_DATA_ENV, Database, D
 from tracebloc_ingestor.sinks.load_stream import bulk_load_capable
 from tracebloc_ingestor.sinks.writer import BackgroundWriter
 from tracebloc_ingestor.summary import summary_block
-from tracebloc_ingestor.testing.demo_runs import demo_input, run_demo
+from tracebloc_ingestor.testing.runs import demo_input, run_demo
 from tracebloc_ingestor.validation.columns import cast_column
 
 SALT = bytes(range(32))

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from tracebloc_ingestor import pipeline
 from tracebloc_ingestor.sinks.database import Database, DatabaseError
-from tracebloc_ingestor.testing.demo_runs import demo_input, run_demo
+from tracebloc_ingestor.testing.runs import demo_input, run_demo
 
 def ingest(tmp_path, url):
     return run_demo(tmp_path, url, demo_input(tmp_path, ["a,1,x\n", "b,2,y\n", "c,3,x\n"]))

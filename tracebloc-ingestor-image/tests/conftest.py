@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import io
 import os
 import struct
 import types
@@ -11,12 +10,11 @@ import zlib
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from PIL import Image, ImageDraw
 
-from tracebloc_ingestor.loader import new_plugin_manager
-from tracebloc_ingestor.runner import run_ingestion
 from tracebloc_ingestor.testing.fixtures import *  # noqa: F401,F403
+from tracebloc_ingestor.testing.runs import has_table, table_rows
+from tracebloc_ingestor.testing.runs import run_plugin as ingest
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 
@@ -50,31 +48,6 @@ def write_csv(path: Path, header, rows) -> Path:
     return path
 
 
-def ingest(plugin, flags, environ=None):
-    out, err = io.StringIO(), io.StringIO()
-    report = run_ingestion(flags, environ or {}, plugins=[plugin], pm=new_plugin_manager(), out=out, err=err)
-    return report, out.getvalue(), err.getvalue()
-
-
-def rows_of(url, table, columns="*"):
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            if not sa.inspect(conn).has_table(table):
-                return None
-            return [tuple(r) for r in conn.execute(sa.text(f"SELECT {columns} FROM {table} ORDER BY id")).all()]
-    finally:
-        engine.dispose()
-
-
-def has_table(url, table) -> bool:
-    engine = sa.create_engine(url)
-    try:
-        return sa.inspect(engine).has_table(table)
-    finally:
-        engine.dispose()
-
-
 def stored(folder: Path) -> list[str]:
     """Visible files of a dataset folder (the store's own dot files left out)."""
     return sorted(n for n in os.listdir(folder) if not n.startswith(".")) if folder.exists() else []
@@ -88,7 +61,7 @@ def kit():
         png_chunk=png_chunk,
         write_csv=write_csv,
         ingest=ingest,
-        rows_of=rows_of,
+        rows_of=table_rows,
         has_table=has_table,
         stored=stored,
         templates=TEMPLATES,

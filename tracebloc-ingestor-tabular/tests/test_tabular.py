@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.metadata as md
-import io
 import json
 import os
 import re
@@ -17,28 +16,18 @@ import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
 
-from tracebloc_ingestor.loader import installed_plugins, new_plugin_manager
-from tracebloc_ingestor.runner import run_ingestion
+from tracebloc_ingestor.loader import installed_plugins
 from tracebloc_ingestor.schema import FRAMEWORK_COLUMNS
+from tracebloc_ingestor.testing.runs import run_plugin as ingest
+from tracebloc_ingestor.testing.runs import table_columns, table_rows
 from tracebloc_ingestor_tabular import TabularClassification, TabularRegression
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE.parent / "templates"
 
 
-def ingest(plugin, flags, environ=None):
-    out, err = io.StringIO(), io.StringIO()
-    report = run_ingestion(flags, environ or {}, plugins=[plugin], pm=new_plugin_manager(), out=out, err=err)
-    return report, out.getvalue(), err.getvalue()
-
-
 def rows_of(url, table):
-    engine = sa.create_engine(url)
-    with engine.connect() as conn:
-        cols = [c["name"] for c in sa.inspect(conn).get_columns(table)]
-        rows = [tuple(r) for r in conn.execute(sa.text(f"SELECT * FROM {table} ORDER BY id")).all()]
-    engine.dispose()
-    return cols, rows
+    return table_columns(url, table), table_rows(url, table)
 
 
 def test_entry_points_name_both_categories():

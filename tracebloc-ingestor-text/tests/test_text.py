@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import io
 import json
 import os
 import shutil
@@ -12,10 +11,10 @@ import sys
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 
-from tracebloc_ingestor.loader import installed_plugins, new_plugin_manager
-from tracebloc_ingestor.runner import run_ingestion
+from tracebloc_ingestor.loader import installed_plugins
+from tracebloc_ingestor.testing.runs import run_plugin
+from tracebloc_ingestor.testing.runs import table_rows as rows_of
 from tracebloc_ingestor_text import MaskedLanguageModeling, TextClassification, TokenClassification
 from tracebloc_ingestor_text.iob2 import iob2_problem
 from tracebloc_ingestor_text.tokenizer import TokenizerProblem, vocabulary
@@ -31,26 +30,13 @@ SECRET = "Zq7-secret-marker"
 
 
 def ingest(category, flags):
-    out, err = io.StringIO(), io.StringIO()
-    report = run_ingestion(flags, {}, plugins=[PLUGINS[category]()], pm=new_plugin_manager(), out=out, err=err)
-    return report, out.getvalue(), err.getvalue()
+    return run_plugin(PLUGINS[category](), flags)
 
 
 def flags_for(tmp_path, url, **more):
     base = {"database_url": url, "output_dir": str(tmp_path / "out"), "storage_path": str(tmp_path / "shared")}
     base.update(more)
     return base
-
-
-def rows_of(url, table, columns="*"):
-    engine = sa.create_engine(url)
-    try:
-        with engine.connect() as conn:
-            if not sa.inspect(conn).has_table(table):
-                return None
-            return [tuple(r) for r in conn.execute(sa.text(f"SELECT {columns} FROM {table} ORDER BY id")).all()]
-    finally:
-        engine.dispose()
 
 
 def stored(folder: Path) -> list[str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 import os
 import shutil
@@ -12,10 +11,10 @@ import sys
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
-from tracebloc_ingestor.loader import installed_plugins, new_plugin_manager
-from tracebloc_ingestor.runner import run_ingestion
+from tracebloc_ingestor.loader import installed_plugins
 from tracebloc_ingestor.schema import FRAMEWORK_COLUMNS
+from tracebloc_ingestor.testing.runs import run_plugin as ingest
+from tracebloc_ingestor.testing.runs import table_columns, table_rows, has_table
 from tracebloc_ingestor_timeseries import TimeSeriesClassification, TimeSeriesForecasting, TimeToEventPrediction
 
 HERE = Path(__file__).resolve().parent
@@ -27,27 +26,8 @@ SAMPLES = {
 }
 
 
-def ingest(plugin, flags, environ=None):
-    out, err = io.StringIO(), io.StringIO()
-    report = run_ingestion(flags, environ or {}, plugins=[plugin], pm=new_plugin_manager(), out=out, err=err)
-    return report, out.getvalue(), err.getvalue()
-
-
 def rows_of(url, table):
-    engine = sa.create_engine(url)
-    with engine.connect() as conn:
-        cols = [c["name"] for c in sa.inspect(conn).get_columns(table)]
-        rows = [tuple(r) for r in conn.execute(sa.text(f"SELECT * FROM {table} ORDER BY id")).all()]
-    engine.dispose()
-    return cols, rows
-
-
-def has_table(url, table):
-    engine = sa.create_engine(url)
-    try:
-        return sa.inspect(engine).has_table(table)
-    finally:
-        engine.dispose()
+    return table_columns(url, table), table_rows(url, table)
 
 
 def run_csv(tmp_path, url, plugin, text, **flags):

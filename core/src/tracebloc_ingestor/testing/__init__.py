@@ -4,5 +4,6 @@
 (``plugin_manager``), a throwaway MariaDB/MySQL database (``mysql_url``), an SQLite file
 (``sqlite_url``) and a backend double (``backend_double``).
 ``tracebloc_ingestor.testing.distributions`` builds and installs a throwaway plugin
-distribution for loader tests.
+distribution for loader tests. ``tracebloc_ingestor.testing.runs`` runs a plugin
+in-process (``run_plugin``) and reads back the rows that landed (``table_rows``).
 """
