@@ -20,7 +20,6 @@ from tracebloc_ingestor.files import (
     FileStore,
     FileStoreError,
     PathProblem,
-    dataset_identity,
     member_path,
 )
 from tracebloc_ingestor.schema import TableSchema
@@ -188,31 +187,15 @@ def test_a_folder_of_another_dataset_is_refused(tmp_path):
         FileStore(folder).open("id-2", table="t")
 
 
-def test_dataset_identity_comes_from_the_tables_salt(tmp_path, sqlite_url):
-    settings = load_settings({"database_url": sqlite_url, "table": "t", "output_dir": str(tmp_path / "o")}, {}, cwd=tmp_path)
-    ctx = RunContext(settings=settings, run_id="r1", category=CategorySpec("c", "image"), source_root=tmp_path)
-    assert dataset_identity(ctx) is None  # no table yet
-    with Database(sqlite_url) as db:
-        db.prepare("t", TableSchema(), run_id="r1", category="c", salt=b"s" * 32)
-    first = dataset_identity(ctx)
-    assert first and first == dataset_identity(ctx)
-    assert (b"s" * 32).hex() not in first
-    other = RunContext(settings=settings, run_id="r2", category=CategorySpec("c", "image"), source_root=tmp_path)
-    other.scratch["tracebloc.dataset_identity"] = "given"
-    assert dataset_identity(other) == "given"
-
-
 def test_file_bearing_ingestor_adds_paths_batches_and_keeps_file_columns_out(tmp_path, sqlite_url):
     from tracebloc_ingestor import FileBearingIngestor
 
     class Docs(FileBearingIngestor):
         category = "doc_classification"
+        folder_option = "docs"
         max_batch_rows = 2
 
-        def manifest_prefix(self, ctx):
-            return "docs"
-
-        def store_workers(self, ctx):
+        def workers(self, ctx):
             return 3
 
     (tmp_path / "manifest.csv").write_text("filename,label\n a.txt ,x\n,y\nsub/b.txt,x\n", encoding="utf-8")
@@ -221,8 +204,8 @@ def test_file_bearing_ingestor_adds_paths_batches_and_keeps_file_columns_out(tmp
         "label_file": str(tmp_path / "manifest.csv"), "storage_path": str(tmp_path / "shared"),
     }
     settings = load_settings(flags, {}, cwd=tmp_path)
-    ctx = RunContext(settings=settings, run_id="r1", category=CategorySpec("doc_classification", "text"), source_root=tmp_path)
     docs = Docs()
+    ctx = RunContext(settings=settings, run_id="r1", category=docs.spec(), source_root=tmp_path)
     batches = list(docs.discover(ctx))
     assert [b.num_rows for b in batches] == [2, 1]  # split at max_batch_rows whatever BATCH_SIZE says
     members = [m for b in batches for m in b.column("_tb_member").to_pylist()]

@@ -16,7 +16,8 @@ import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 
-from tracebloc_ingestor import CategorySpec, Issue, TableSchema, hookimpl, hookspecs
+from tracebloc_ingestor import hookspecs
+from tracebloc_ingestor.api import Category, CategorySpec, Issue, Option, TableSchema, hookimpl
 from tracebloc_ingestor.loader import DuplicatePluginError, category_table, new_plugin_manager, register_builtin
 from tracebloc_ingestor.runner import run_ingestion
 from tracebloc_ingestor.stats import Tally
@@ -24,30 +25,20 @@ from tracebloc_ingestor.stats import Tally
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "hooks.md"
 
 
-class MemoryCategory:
+class MemoryCategory(Category):
     """A complete category without BaseIngestor: records come from memory."""
 
-    name = "memory_demo"
+    category = "memory_demo"
+    data_format = "tabular"
 
-    @hookimpl
-    def tb_categories(self):
-        return [CategorySpec(self.name, "tabular")]
-
-    @hookimpl
-    def tb_discover(self, ctx):
-        if ctx.category.name != self.name:
-            return None
+    def discover(self, ctx):
         batch = pa.record_batch({"x": ["1", "2", "3"], "label": ["a", "b", "a"], "_tb_row": pa.array([1, 2, 3], pa.int64())})
         return iter([batch])
 
-    @hookimpl
-    def tb_table_schema(self, ctx):
-        return TableSchema.from_mapping({"x": "INT"}) if ctx.category.name == self.name else None
+    def table_schema(self, ctx):
+        return TableSchema.from_mapping({"x": "INT"})
 
-    @hookimpl
-    def tb_transform(self, ctx, batch):
-        if ctx.category.name != self.name:
-            return None
+    def transform_batch(self, ctx, batch):
         return batch.set_column(batch.schema.get_field_index("x"), "x", batch.column("x").cast(pa.int32()))
 
 
@@ -82,10 +73,77 @@ def test_tb_categories():
         category_table(pm)
 
 
-def test_tb_discover(tmp_path):
+def test_category_stages_discover_schema_and_transform(tmp_path):
     report, url = run(tmp_path, MemoryCategory())
     assert report.exit_code == 0, report.message
     assert table(url) == [(1, "a"), (2, "b"), (3, "a")]
+    assert report.schema == {"x": "INT"}
+
+
+def test_only_the_selected_categorys_stages_run(tmp_path):
+    calls = []
+
+    class Other(MemoryCategory):
+        category = "other_demo"
+
+        def discover(self, ctx):
+            calls.append("other")
+            return super().discover(ctx)
+
+    report, _ = run(tmp_path, MemoryCategory(), Other())
+    assert report.exit_code == 0 and calls == []
+
+
+def test_tb_start(tmp_path):
+    seen = []
+
+    class Audit:
+        @hookimpl
+        def tb_start(self, ctx):
+            seen.append((ctx.phase, ctx.category.name))
+            return [Issue("closed", "the audit window is closed")]
+
+    report, url = run(tmp_path, MemoryCategory(), Audit())
+    assert seen == [("validate", "memory_demo")]
+    assert report.exit_code == 1 and [i.rule for i in report.issues] == ["closed"] and table(url) is None
+
+
+def test_tb_finish(tmp_path):
+    ended = []
+
+    class Audit:
+        @hookimpl
+        def tb_finish(self, ctx, report):
+            ended.append((report.status, report.exit_code))
+
+    class Broken(MemoryCategory):
+        def finish(self, ctx, report):
+            ended.append(("category", report.status))
+            raise RuntimeError("a finish that fails does not change the outcome")
+
+    report, _ = run(tmp_path, Broken(), Audit())
+    assert report.exit_code == 0 and ended == [("category", "success"), ("success", 0)]
+
+
+def test_tb_options(tmp_path):
+    received = []
+
+    class Threshold:
+        @hookimpl
+        def tb_options(self):
+            return [Option("min_rows", int, default=1, help="Fewest rows accepted.")]
+
+        @hookimpl
+        def tb_validate_end(self, ctx):
+            received.append((ctx.options.min_rows, ctx.options.origin("min_rows")))
+
+    pm = new_plugin_manager()
+    for i, plugin in enumerate((MemoryCategory(), Threshold())):
+        register_builtin(pm, plugin, f"test:{i}")
+    flags = {"database_url": f"sqlite:///{tmp_path / 'db.sqlite'}", "output_dir": str(tmp_path / "out"), "table": "mem",
+             "category": "memory_demo"}
+    report = run_ingestion(flags, {"MIN_ROWS": "7"}, pm=pm, out=io.StringIO(), err=io.StringIO())
+    assert report.exit_code == 0 and received == [(7, "environment MIN_ROWS")]
 
 
 def test_tb_validate(tmp_path):
@@ -117,23 +175,15 @@ def test_tb_validate_end(tmp_path):
     assert report.exit_code == 1 and report.issues[0].rule == "too_few" and table(url) is None
 
 
-def test_tb_table_schema(tmp_path):
-    report, url = run(tmp_path, MemoryCategory())
-    engine = sa.create_engine(url)
-    columns = [c["name"] for c in sa.inspect(engine).get_columns("mem")]
-    engine.dispose()
-    assert columns[-1] == "x" and report.schema == {"x": "INT"}
-
-
 def test_tb_transform(tmp_path):
     class Doubler:
-        @hookimpl(trylast=True)
+        @hookimpl
         def tb_transform(self, batch):
             idx = batch.schema.get_field_index("x")
             return batch.set_column(idx, "x", pa.compute.multiply(batch.column("x"), 2))
 
     report, url = run(tmp_path, MemoryCategory(), Doubler())
-    # trylast puts Doubler after the category's cast: it receives integers, the previous output.
+    # behaviour transforms run after the category's cast: they receive integers.
     assert report.exit_code == 0, report.message
     assert [x for x, _ in table(url)] == [2, 4, 6]
 
@@ -173,6 +223,69 @@ def test_tb_describe(tmp_path):
     payload = json.loads((tmp_path / "out" / "mem.registration.json").read_text())["payload"]
     assert payload["meta_data"]["parity"] == {"even": 1, "odd": 2}
     assert payload["labels"] == {"a": 2, "b": 1}
+
+
+def test_category_stages_run_in_order_once_per_pass(tmp_path):
+    calls = []
+
+    class Recording(MemoryCategory):
+        def start(self, ctx):
+            calls.append(("start", ctx.phase))
+
+        def discover(self, ctx):
+            calls.append(("discover", ctx.phase))
+            return super().discover(ctx)
+
+        def validate(self, ctx, batch):
+            calls.append(("validate", ctx.phase))
+
+        def validate_end(self, ctx):
+            calls.append(("validate_end", ctx.phase))
+
+        def table_schema(self, ctx):
+            calls.append(("table_schema", ctx.phase))
+            return super().table_schema(ctx)
+
+        def transform_batch(self, ctx, batch):
+            calls.append(("transform_batch", ctx.phase))
+            return super().transform_batch(ctx, batch)
+
+        def load(self, ctx, batch):
+            calls.append(("load", ctx.phase))
+
+        def describe(self, ctx, batch):
+            calls.append(("describe", ctx.phase))
+
+        def finish(self, ctx, report):
+            calls.append(("finish", report.status))
+
+    report, url = run(tmp_path, Recording())
+    assert report.exit_code == 0, report.message
+    assert calls == [
+        ("start", "validate"), ("discover", "validate"), ("validate", "validate"), ("validate_end", "validate"),
+        ("table_schema", "validate"), ("discover", "write"), ("transform_batch", "write"), ("load", "write"),
+        ("describe", "write"), ("finish", "success"),
+    ]
+
+
+def test_a_category_the_host_cannot_accept_is_named_with_the_allowed_values(tmp_path):
+    class Audio(MemoryCategory):
+        category = "audio_demo"
+        data_format = "audio"
+
+    report, _ = run(tmp_path, Audio())
+    assert report.exit_code == 2
+    assert "data_format 'audio' is not one the tracebloc backend knows; use one of: image, tabular, text" in report.message
+    assert "plugin 'test:0'" in report.message  # the plugin is named
+
+
+STAGES = ("start", "discover", "validate", "validate_end", "table_schema", "transform_batch", "load", "describe", "finish")
+
+
+def test_every_category_stage_has_a_documentation_heading():
+    headings = set(re.findall(r"^### `(\w+)\(", DOCS.read_text(encoding="utf-8"), flags=re.M))
+    assert set(STAGES) <= headings
+    assert all(callable(getattr(Category, stage)) for stage in STAGES)
 
 
 def _hook_names():

@@ -61,7 +61,7 @@ class Pair:
 
 class Typo:
     @hookimpl
-    def tb_discovr(self, ctx):
+    def tb_validat(self, ctx):
         return None
 
 class Failing:
@@ -428,7 +428,7 @@ def test_category_table_names_a_plugin_whose_declaration_raises(pm):
 
 class _Misspelled:
     @hookimpl
-    def tb_discovr(self, ctx):
+    def tb_validat(self, ctx):
         return None
 
 
@@ -447,8 +447,19 @@ def test_inline_misspelled_hook_fails_check_hooks(pm):
         check_hooks(pm)
     message = str(err.value)
     assert "'my-ingestor'" in message
-    assert "unknown hook 'tb_discovr'" in message
-    assert "did you mean 'tb_discover'" in message
+    assert "unknown hook 'tb_validat'" in message
+    assert "did you mean 'tb_validate'" in message
+
+
+def test_hooks_of_1_0_that_became_category_stages_say_so(pm):
+    class Old:
+        @hookimpl
+        def tb_discover(self, ctx):
+            return None
+
+    register_builtin(pm, Old(), "old-style")
+    with pytest.raises(PluginError, match=r"unknown hook 'tb_discover' \(discovering is a stage of the category now"):
+        check_hooks(pm)
 
 
 def test_optional_hook_without_spec_passes_check_hooks(pm):
@@ -459,7 +470,7 @@ def test_optional_hook_without_spec_passes_check_hooks(pm):
 def test_installed_misspelled_hook_fails_check_hooks_naming_its_distribution(catalog, pm):
     load_plugins(pm, ["typo"], path=catalog)
 
-    with pytest.raises(PluginError, match=r"'tb-test-good:typo' \(tb-test-good\) implements unknown hook 'tb_discovr'"):
+    with pytest.raises(PluginError, match=r"'tb-test-good:typo' \(tb-test-good\) implements unknown hook 'tb_validat'"):
         check_hooks(pm)
 
 
@@ -491,7 +502,7 @@ def test_each_manager_starts_empty_with_the_host_specs():
 
     assert second.get_plugins() == set()
     assert second.project_name == "tracebloc_ingestor"
-    for hook in ("tb_categories", "tb_discover", "tb_validate", "tb_transform", "tb_load", "tb_describe"):
+    for hook in ("tb_categories", "tb_options", "tb_start", "tb_validate", "tb_transform", "tb_load", "tb_describe", "tb_finish"):
         assert getattr(second.hook, hook).has_spec()
 
 

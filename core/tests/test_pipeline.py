@@ -261,11 +261,11 @@ def test_transform_chain_order_and_previous_output(tmp_path, sqlite_url):
 def test_misspelled_hook_is_refused_at_start_with_2(tmp_path, sqlite_url):
     class Typo:
         @hookimpl
-        def tb_discovr(self, ctx):
+        def tb_validat(self, ctx):
             return None
 
     config = write_input(tmp_path)
     report, out, err = run(tmp_path, sqlite_url, config, extra_plugins=[Typo()])
     assert report.exit_code == 2
-    assert "tb_discovr" in err and "tb_discover" in err
+    assert "tb_validat" in err and "tb_validate" in err
     assert not has_table(sqlite_url, "demo")

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from tracebloc_ingestor.config_file import API_VERSION, KIND
+from tracebloc_ingestor.options import Choice, Integer, Option, OptionError, PathValue, Size
 from tracebloc_ingestor.settings import (
     ConfigError,
     Problem,
@@ -36,9 +37,9 @@ def write_config(folder: Path, body: str = "", *, name: str = "ingest.yaml", tab
     return path
 
 
-def problems_of(flags, environ, cwd):
+def problems_of(flags, environ, cwd, options=()):
     with pytest.raises(ConfigError) as caught:
-        load_settings(flags, environ, cwd=cwd)
+        load_settings(flags, environ, cwd=cwd, options=options)
     return caught.value.problems
 
 
@@ -50,7 +51,7 @@ def test_defaults_without_any_input(tmp_path):
     assert (s.mysql_port, s.db_name, s.client_pvc, s.client_env) == (3306, "training_test_datasets", "client-pvc", "prod")
     assert (s.storage_path, s.api_deadline, s.auth_scheme) == (Path("/data/shared"), 300.0, "Token")
     assert s.label_file is None and s.source_format is None and s.schema is None
-    assert dict(s.csv_options) == {} and dict(s.file_options) == {}
+    assert dict(s.csv_options) == {} and dict(s.options) == {}
     assert s.origins["table"] == "default" and s.origins["batch_size"] == "default"
     assert s.database_url_or_default() == f"sqlite:///{tmp_path}/tracebloc-output/ingest.sqlite"
     assert s.api_base_url() == "https://api.tracebloc.io/"
@@ -129,18 +130,22 @@ def test_source_format_from_extension(tmp_path, name, fmt):
 def test_yaml_paths_resolve_against_the_yaml_folder(tmp_path):
     folder = tmp_path / "project" / "conf"
     write_config(folder, "json: ../data/records.txt\nimages: imgs\nmasks: /abs/masks\n")
+    folders = [Option("images", PathValue(), help="Images."), Option("masks", PathValue(), help="Masks.")]
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    s = load_settings({"config_path": "../project/conf/ingest.yaml"}, {}, cwd=elsewhere)
+    s = load_settings({"config_path": "../project/conf/ingest.yaml"}, {}, cwd=elsewhere, options=folders)
     assert s.config_path == folder / "ingest.yaml"
     assert s.src_path == folder  # default source root: the config's folder
     assert s.label_file == tmp_path / "project" / "data" / "records.txt"
     assert (s.source_format, s.origins["source_format"]) == ("json", "ingest.yaml: json")
-    assert s.images == folder / "imgs" and s.masks == Path("/abs/masks")
+    assert s.options.images == folder / "imgs" and s.options.masks == Path("/abs/masks")
     # a flag path overrides the yaml one and resolves against the source root instead
-    s = load_settings({"config_path": str(folder / "ingest.yaml"), "label_file": "x.csv", "src_path": "/src"}, {}, cwd=elsewhere)
+    flags = {"config_path": str(folder / "ingest.yaml"), "label_file": "x.csv", "src_path": "/src", "masks": "m"}
+    s = load_settings(flags, {"IMAGES": "pics"}, cwd=elsewhere, options=folders)
     assert (s.label_file, s.source_format, s.origins["label_file"]) == (Path("/src/x.csv"), "csv", "--label-file")
-    assert s.images == folder / "imgs"
+    # option paths given outside the yaml resolve against the source root too
+    assert s.options.images == Path("/src/pics") and s.options.masks == Path("/src/m")
+    assert s.options.origin("images") == "environment IMAGES" and s.options.origin("masks") == "--masks"
 
 
 def test_explicit_source_format_flag(tmp_path):
@@ -171,7 +176,7 @@ def test_client_env_picks_the_backend(tmp_path, env, api):
 def test_unknown_client_env_is_an_error_not_a_fallback(tmp_path):
     problems = problems_of({}, {"TRACEBLOC_CLIENT_ENV": "staging"}, tmp_path)
     assert [str(p) for p in problems] == [
-        "environment TRACEBLOC_CLIENT_ENV: 'staging' is not accepted; use one of: prod, stg, dev"
+        "environment TRACEBLOC_CLIENT_ENV: is not accepted; use one of: prod, stg, dev"
     ]
 
 
@@ -301,29 +306,17 @@ def test_data_id_column_strategy_requires_a_column(tmp_path):
     assert load_settings({"data_id_strategy": "uuid"}, {}, cwd=tmp_path).data_id_strategy == "uuid"
 
 
-def test_image_and_csv_options_from_yaml(tmp_path):
+def test_csv_options_from_yaml(tmp_path):
     config = write_config(tmp_path, textwrap.dedent("""\
-        target_size: [640, 480]
-        number_of_keypoints: 17
-        time_column: ts
         spec:
           csv_options: {delimiter: "\\t", encoding: cp1252, null_values: [NA]}
-          file_options: {follow: false}
         """))
     s = load_settings({"config_path": str(config)}, {}, cwd=tmp_path)
-    assert (s.target_size, s.number_of_keypoints, s.time_column) == ((640, 480), 17, "ts")
     assert dict(s.csv_options) == {"delimiter": "\t", "encoding": "cp1252", "null_values": ["NA"]}
-    assert dict(s.file_options) == {"follow": False}
     assert s.origins["csv_options"] == "ingest.yaml: spec.csv_options"
     config = write_config(tmp_path, "spec: {csv_options: {encoding: klingon-8}}\n")
     problems = problems_of({"config_path": str(config)}, {}, tmp_path)
     assert [p.where for p in problems] == ["ingest.yaml: spec.csv_options.encoding"]
-
-
-def test_flag_values_for_image_fields(tmp_path):
-    s = load_settings({"target_size": (32, 16), "number_of_keypoints": "4"}, {}, cwd=tmp_path)
-    assert (s.target_size, s.number_of_keypoints) == ((32, 16), 4)
-    assert [p.where for p in problems_of({"target_size": (0, 5)}, {}, tmp_path)] == ["--target-size"]
 
 
 def test_plugins_validate_only_and_output_paths(tmp_path):
@@ -386,45 +379,107 @@ def test_settings_can_be_built_directly_with_defaults(tmp_path):
     assert s.describe()["effective_database_url"] == f"sqlite:///{tmp_path}/out/ingest.sqlite"
 
 
-# -- image options (resize_policy, full_decode, max_pixels, min_size) ---------------------------
+# -- options declared by plugins ----------------------------------------------------------------
+
+IMAGE_LIKE = (
+    Option("target_size", Size(), help="[width, height]."),
+    Option("resize_policy", Choice("reject", "resize", "pad"), default="reject", yaml="spec.file_options.resize_policy", help="How."),
+    Option("full_decode", bool, default=False, yaml="spec.file_options.full_decode", help="Decode every pixel."),
+    Option("max_pixels", Integer(minimum=1), default=8192 * 8192, yaml="spec.file_options.max_pixels", help="Budget."),
+    Option("min_size", Size(), yaml="spec.file_options.min_size", help="Smallest."),
+    Option("api_key", secret=True, env="MY_API_KEY", flag=None, yaml=None, help="A credential."),
+)
 
 
-def test_image_options_default_and_come_from_flags_env_and_file_options(tmp_path):
-    s = load_settings({}, {}, cwd=tmp_path)
-    assert (s.resize_policy, s.full_decode, s.max_pixels, s.min_size) == ("reject", False, 8192 * 8192, None)
+def test_plugin_options_default_and_come_from_flags_env_and_yaml(tmp_path):
+    s = load_settings({}, {}, cwd=tmp_path, options=IMAGE_LIKE)
+    assert dict(s.options) == {"target_size": None, "resize_policy": "reject", "full_decode": False,
+                               "max_pixels": 8192 * 8192, "min_size": None, "api_key": None}
     config = write_config(
         tmp_path,
         """
+        target_size: [64, 48]
         spec:
           file_options: {resize_policy: pad, full_decode: true, max_pixels: 1000000, min_size: [16, 8]}
         """,
     )
-    s = load_settings({"config_path": str(config)}, {}, cwd=tmp_path)
-    assert (s.resize_policy, s.full_decode, s.max_pixels, s.min_size) == ("pad", True, 1_000_000, (16, 8))
-    assert s.origins["resize_policy"] == "ingest.yaml: spec.file_options.resize_policy"
+    s = load_settings({"config_path": str(config)}, {}, cwd=tmp_path, options=IMAGE_LIKE)
+    o = s.options
+    assert (o.target_size, o.resize_policy, o.full_decode, o.max_pixels, o.min_size) == ((64, 48), "pad", True, 1_000_000, (16, 8))
+    assert o.origin("resize_policy") == "ingest.yaml: spec.file_options.resize_policy"
     s = load_settings(
         {"config_path": str(config), "resize_policy": "Resize"},
-        {"TRACEBLOC_MAX_PIXELS": "500", "MIN_SIZE": "32x32", "FULL_DECODE": "no"},
+        {"TRACEBLOC_MAX_PIXELS": "500", "MIN_SIZE": "32x32", "FULL_DECODE": "no", "TARGET_SIZE": "10x20"},
         cwd=tmp_path,
+        options=IMAGE_LIKE,
     )
-    assert (s.resize_policy, s.full_decode, s.max_pixels, s.min_size) == ("resize", False, 500, (32, 32))
-    assert s.origins["max_pixels"] == "environment TRACEBLOC_MAX_PIXELS"
+    o = s.options
+    assert (o.target_size, o.resize_policy, o.full_decode, o.max_pixels, o.min_size) == ((10, 20), "resize", False, 500, (32, 32))
+    assert o.origin("max_pixels") == "environment TRACEBLOC_MAX_PIXELS" and o.origin("resize_policy") == "--resize-policy"
+    assert s.describe()["options"]["target_size"] == [10, 20]
 
 
-def test_bad_image_options_are_refused_naming_their_source(tmp_path):
+def test_bad_plugin_option_values_are_refused_with_the_core_problems_naming_their_source(tmp_path):
+    config = write_config(tmp_path, "spec: {file_options: {max_pixels: 0}}\n")
     found = problems_of(
-        {"resize_policy": "stretch"},
-        {"MAX_PIXELS": "lots", "MIN_SIZE": "32", "FULL_DECODE": "maybe"},
+        {"resize_policy": "stretch", "config_path": str(config)},
+        {"MIN_SIZE": "32", "FULL_DECODE": "maybe", "BATCH_SIZE": "x", "MY_API_KEY": "sk-Secret-Value-123"},
         tmp_path,
+        options=IMAGE_LIKE,
     )
-    wheres = {p.where for p in found}
-    assert {"--resize-policy", "environment MAX_PIXELS", "environment MIN_SIZE", "environment FULL_DECODE"} <= wheres
+    assert sorted(p.where for p in found) == [
+        "--resize-policy", "environment BATCH_SIZE", "environment FULL_DECODE", "environment MIN_SIZE",
+        "ingest.yaml: spec.file_options.max_pixels",
+    ]
 
 
-def test_time_column_from_environment_and_flag(tmp_path):
-    from tracebloc_ingestor.settings import load_settings as _load
+def test_secret_options_never_show(tmp_path):
+    s = load_settings({}, {"MY_API_KEY": "sk-Secret-Value-123"}, cwd=tmp_path, options=IMAGE_LIKE)
+    assert s.options.api_key == "sk-Secret-Value-123"
+    assert "sk-Secret" not in repr(s.options) and "sk-Secret" not in json.dumps(s.describe())
+    assert s.describe()["options"]["api_key"] == "set"
 
-    env_only = _load({"table": "t"}, {"TIME_COLUMN": "ts"}, cwd=tmp_path)
-    assert env_only.time_column == "ts" and "TIME_COLUMN" in env_only.origins["time_column"]
-    flagged = _load({"table": "t", "time_column": "when"}, {"TRACEBLOC_TIME_COLUMN": "ts"}, cwd=tmp_path)
-    assert flagged.time_column == "when" and flagged.origins["time_column"] == "--time-column"
+
+def test_plugin_options_that_clash_with_the_core_or_each_other_are_refused(tmp_path):
+    clashing = [
+        (Option("batch", env="BATCH_SIZE", help="x"), "category demo"),
+        (Option("mode", help="x"), "category demo"),
+        (Option("mode", yaml="spec.mode", env="OTHER_MODE", flag="--other-mode", help="y"), "plugin 'other'"),
+    ]
+    found = problems_of({}, {}, tmp_path, options=clashing)
+    messages = sorted(p.message for p in found)
+    assert messages == [
+        "environment variable 'BATCH_SIZE' is declared by both tracebloc-ingestor and category demo",
+        "name 'mode' is declared by both category demo and plugin 'other'",
+    ]
+
+
+def test_option_declarations_are_checked_when_made():
+    with pytest.raises(OptionError, match="option name 'Max'"):
+        Option("Max", help="x")
+    with pytest.raises(OptionError, match="environment variable 'max'"):
+        Option("max", env="max", help="x")
+    with pytest.raises(TypeError, match="an option's type"):
+        Option("max", type=list, help="x")
+    assert Option("max_duration", float, help="x").forms() == ["--max-duration", "environment MAX_DURATION", "ingest.yaml max_duration"]
+
+
+def test_options_are_frozen_and_say_which_exist(tmp_path):
+    s = load_settings({}, {}, cwd=tmp_path, options=IMAGE_LIKE)
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        s.options.target_size = (1, 1)
+    with pytest.raises(AttributeError, match="no option 'target' in this run"):
+        s.options.target  # noqa: B018
+
+
+def test_unknown_flags_may_be_plugin_options(tmp_path):
+    s = load_settings({"full_decode": True}, {}, cwd=tmp_path, options=IMAGE_LIKE)
+    assert s.options.full_decode is True
+    with pytest.raises(TypeError, match="full_decode"):
+        load_settings({"full_decode": True}, {}, cwd=tmp_path)
+
+
+def test_a_relative_path_default_is_under_the_source_root(tmp_path):
+    folder = Option("images", PathValue(), default=Path("images"), help="Images.")
+    s = load_settings({"src_path": "/data/raw"}, {}, cwd=tmp_path, options=[folder])
+    assert s.options.images == Path("/data/raw/images") and s.options.origin("images") == "default"

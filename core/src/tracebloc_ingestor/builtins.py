@@ -1,7 +1,8 @@
-"""The host's own hook implementations, registered for every run.
+"""The host's own steps of every run, called by the pipeline around the category's stages.
 
-They open and close the transform chain (record identity first; intent, run id and
-clean-up last), write rows to the database after every other loader, and count labels.
+Record identity opens the write-side chain (``data_id`` from the source columns) and
+the run stamp closes it (intent, run id, host columns dropped); the database writer
+writes the rows after every other loader; the label counter counts labels.
 """
 
 from __future__ import annotations
@@ -12,11 +13,8 @@ from . import identity
 from .context import RunContext
 from .issues import Issue
 from .labels import label_tally
-from .markers import hookimpl
+from .batches import DATA_ID, HOST_PREFIX, set_column
 from .reading import ROW_COLUMN
-
-HOST_PREFIX = "_tb_"
-DATA_ID = "data_id"
 
 
 def source_columns(batch: pa.RecordBatch) -> list[str]:
@@ -61,8 +59,11 @@ class RecordIdentity:
         cols = source_columns(batch)
         return identity.content_digests(self.salt, cols, identity.canonical_rows(batch, cols))
 
-    @hookimpl
-    def tb_validate(self, ctx: RunContext, batch: pa.RecordBatch):
+    @property
+    def repeats(self) -> int:
+        return self.tracker.repeats
+
+    def validate(self, ctx: RunContext, batch: pa.RecordBatch) -> list[Issue] | None:
         settings = ctx.settings
         if settings.data_id_strategy == "uuid":
             return None
@@ -90,13 +91,11 @@ class RecordIdentity:
             self.cache.put(self._first_row(batch, True), digests)
         return issues
 
-    @hookimpl
-    def tb_validate_end(self, ctx: RunContext):
+    def validate_end(self, ctx: RunContext) -> list[Issue] | None:
         if ctx.settings.data_id_strategy == "uuid":
             return None
         self.tracker.close()
         self._seen = 0
-        ctx.scratch["tracebloc.repeats"] = self.tracker.repeats
         if ctx.settings.data_id_strategy == "column" and self.tracker.repeats:
             return [
                 Issue(
@@ -107,8 +106,7 @@ class RecordIdentity:
             ]
         return None
 
-    @hookimpl(tryfirst=True)
-    def tb_transform(self, ctx: RunContext, batch: pa.RecordBatch):
+    def transform(self, ctx: RunContext, batch: pa.RecordBatch) -> pa.RecordBatch:
         strategy = ctx.settings.data_id_strategy
         if strategy == "uuid":
             ids = identity.random_ids(batch.num_rows)
@@ -119,7 +117,7 @@ class RecordIdentity:
             if not pa.types.is_string(values.type):
                 values = pc.cast(values, pa.string())
             ids = pc.utf8_trim_whitespace(values)
-            return _set_column(batch, DATA_ID, ids)
+            return set_column(batch, DATA_ID, ids)
         else:
             first = self._first_row(batch, False)
             if first < 0:
@@ -129,18 +127,17 @@ class RecordIdentity:
             if digests is None:
                 digests = self._digests(ctx, batch)
             ids = identity.ids_from_digests(digests, self.tracker.occurrences(digests))
-            return _set_column(batch, DATA_ID, ids)
-        return _set_column(batch, DATA_ID, pa.array(ids, pa.string()))
+            return set_column(batch, DATA_ID, ids)
+        return set_column(batch, DATA_ID, pa.array(ids, pa.string()))
 
 
 class RunStamp:
     """Closes the transform chain: intent and run id on every row, host columns dropped."""
 
-    @hookimpl(trylast=True)
-    def tb_transform(self, ctx: RunContext, batch: pa.RecordBatch):
+    def transform(self, ctx: RunContext, batch: pa.RecordBatch) -> pa.RecordBatch:
         n = batch.num_rows
-        batch = _set_column(batch, "data_intent", pa.array([ctx.settings.intent] * n, pa.string()))
-        batch = _set_column(batch, "ingestor_id", pa.array([ctx.run_id] * n, pa.string()))
+        batch = set_column(batch, "data_intent", pa.array([ctx.settings.intent] * n, pa.string()))
+        batch = set_column(batch, "ingestor_id", pa.array([ctx.run_id] * n, pa.string()))
         keep = [i for i, name in enumerate(batch.schema.names) if not name.startswith(HOST_PREFIX)]
         return batch.select(keep)
 
@@ -148,8 +145,7 @@ class RunStamp:
 class LabelCounter:
     """Label counts for the registration; regression targets leave only as bucket ids."""
 
-    @hookimpl
-    def tb_describe(self, ctx: RunContext, batch: pa.RecordBatch):
+    def describe(self, ctx: RunContext, batch: pa.RecordBatch):
         if ctx.category.label_kind == "none" or "label" not in batch.schema.names:
             return None
         policy = ctx.settings.label_policy or ctx.category.default_label_policy
@@ -172,8 +168,7 @@ class DatabaseWriter:
         if background and hasattr(database, "prepare_write"):
             self.writer = BackgroundWriter(database.send, discard=lambda prepared: prepared.discard())
 
-    @hookimpl(trylast=True)
-    def tb_load(self, ctx: RunContext, batch: pa.RecordBatch):
+    def load(self, ctx: RunContext, batch: pa.RecordBatch) -> None:
         if self.writer is not None:
             # rendered here, sent by the writer thread while the next batch is prepared
             self.writer.submit(self.database.prepare_write(ctx.table, batch))
@@ -199,10 +194,3 @@ class DatabaseWriter:
         abort = getattr(self.database, "abort_stream", None)
         if abort is not None:
             abort()
-
-
-def _set_column(batch: pa.RecordBatch, name: str, values: pa.Array) -> pa.RecordBatch:
-    names = batch.schema.names
-    if name in names:
-        return batch.set_column(names.index(name), name, values)
-    return batch.append_column(name, values)

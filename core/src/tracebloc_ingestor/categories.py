@@ -1,11 +1,50 @@
-"""Named records that describe a category (a data-type template) to the host."""
+"""Categories: what a data type is (:class:`CategorySpec`) and what it does (:class:`Category`).
+
+A plugin registers a category by returning a ``CategorySpec`` from ``tb_categories``;
+the spec carries the implementation, an object with the stages the host calls for the
+selected category only: ``start``, ``discover``, ``validate``, ``validate_end``,
+``table_schema``, ``transform_batch``, ``load``, ``describe`` and ``finish``.
+:class:`Category` is that object's base class, with a no-op default for every stage
+but ``discover``; ``BaseIngestor`` (tables) and ``FileCategory`` (records that name
+files) build on it.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
 import attrs
 
+from .markers import hookimpl
+from .options import Option
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
+
+    from .context import RunContext
+    from .files.store import FileStore
+    from .issues import Issue
+    from .schema import TableSchema
+    from .stats import Stat
+    from .summary import RunReport
+
+__all__ = ["DATA_FORMATS", "LABEL_KINDS", "Category", "CategoryError", "CategorySpec"]
+
+#: what the tracebloc backend knows as a dataset's ``data_format``
 DATA_FORMATS = ("image", "tabular", "text")
+#: how a category's label may leave the cluster
 LABEL_KINDS = ("classification", "regression", "none")
+_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class CategoryError(ValueError):
+    """A category declaration the host cannot accept; the message says what is allowed."""
+
+
+def _options(value: Iterable[Option] | None) -> tuple[Option, ...]:
+    return tuple(value or ())
 
 
 @attrs.frozen
@@ -14,15 +53,136 @@ class CategorySpec:
 
     ``label_kind`` decides what may leave the cluster: class names of a
     ``classification`` target are sent as they are; a ``regression`` target is sent
-    only as bucket ids; ``none`` has no label.
+    only as bucket ids; ``none`` has no label. ``file_bearing`` categories get a file
+    store (``ctx.files``) for ``<storage_path>/<table>/``. ``implementation`` is the
+    object whose stages run (see :class:`Category`); ``options`` are its declared options.
     """
 
     name: str
-    data_format: str = attrs.field(validator=attrs.validators.in_(DATA_FORMATS))
-    label_kind: str = attrs.field(default="classification", validator=attrs.validators.in_(LABEL_KINDS))
+    data_format: str
+    label_kind: str = "classification"
     file_bearing: bool = False
     summary: str = ""
+    implementation: Any = attrs.field(default=None, eq=False, repr=False)
+    options: tuple[Option, ...] = attrs.field(default=(), converter=_options, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.name, str) or not _NAME_RE.match(self.name):
+            raise CategoryError(
+                f"category name {self.name!r} must be lower-case letters, digits and '_', starting with a letter"
+            )
+        if self.data_format not in DATA_FORMATS:
+            raise CategoryError(
+                f"category {self.name!r}: data_format {self.data_format!r} is not one the tracebloc backend knows; "
+                f"use one of: {', '.join(DATA_FORMATS)}"
+            )
+        if self.label_kind not in LABEL_KINDS:
+            raise CategoryError(
+                f"category {self.name!r}: label_kind {self.label_kind!r} is not accepted; use one of: {', '.join(LABEL_KINDS)}"
+            )
+        seen: set[str] = set()
+        for option in self.options:
+            if not isinstance(option, Option):
+                raise CategoryError(f"category {self.name!r}: options must be Option records, got {type(option).__name__}")
+            if option.name in seen:
+                raise CategoryError(f"category {self.name!r} declares option {option.name!r} twice")
+            seen.add(option.name)
 
     @property
     def default_label_policy(self) -> str:
         return "bucket" if self.label_kind == "regression" else "passthrough"
+
+
+class Category:
+    """The implementation of one category: the stages a run calls, in this order.
+
+    1. ``start(ctx)`` once, before anything is read: run-level checks (folders,
+       options, companion files); return issues.
+    2. Validation pass: ``discover(ctx)`` yields record batches; each goes to
+       ``validate(ctx, batch)``; then ``validate_end(ctx)``. Nothing is written unless
+       no error was reported.
+    3. ``table_schema(ctx)``: the typed feature columns of the table.
+    4. Write pass: ``discover(ctx)`` again; each batch through ``transform_batch``,
+       then ``load`` (files to ``ctx.files``; the host writes the rows after), then
+       ``describe`` (mergeable statistics).
+    5. ``finish(ctx, report)`` once, whatever happened (success, failure, SIGTERM).
+
+    Per-run state belongs in ``ctx.state(key, factory)``: one category object may
+    serve several runs in one process. Class attributes describe the category.
+    """
+
+    category: ClassVar[str] = ""
+    data_format: ClassVar[str] = "tabular"
+    label_kind: ClassVar[str] = "classification"
+    file_bearing: ClassVar[bool] = False
+    summary: ClassVar[str] = ""
+    #: the category's own options; their values arrive as ``ctx.options``
+    options: ClassVar[Sequence[Option]] = ()
+
+    def __init__(self, category: str | None = None) -> None:
+        if category is not None:
+            self.category = category  # type: ignore[misc]
+
+    def spec(self) -> CategorySpec:
+        """This category's registration record (with ``self`` as the implementation)."""
+        return CategorySpec(
+            name=self.category,
+            data_format=self.data_format,
+            label_kind=self.label_kind,
+            file_bearing=self.file_bearing,
+            summary=self.summary,
+            implementation=self,
+            options=tuple(self.options),
+        )
+
+    @hookimpl
+    def tb_categories(self) -> list[CategorySpec]:
+        return [self.spec()]
+
+    # -- the stages --------------------------------------------------------------------
+
+    def start(self, ctx: "RunContext") -> "Iterable[Issue] | None":
+        """Once per run, before the validation pass: checks of the run as a whole."""
+        return None
+
+    def discover(self, ctx: "RunContext") -> "Iterator[pa.RecordBatch]":
+        """Yield the input as record batches, the same rows in the same order in every pass.
+
+        Each batch carries ``_tb_row`` (int64, the 1-based record number). Problems
+        found while reading go to ``ctx.report(Issue(...))``.
+        """
+        raise NotImplementedError(f"category {self.category!r} does not say how to discover its records")
+
+    def validate(self, ctx: "RunContext", batch: "pa.RecordBatch") -> "Iterable[Issue] | None":
+        """Check one discovered batch; return the issues found."""
+        return None
+
+    def validate_end(self, ctx: "RunContext") -> "Iterable[Issue] | None":
+        """Whole-input rules, after the last batch of the validation pass."""
+        return None
+
+    def table_schema(self, ctx: "RunContext") -> "TableSchema | None":
+        """The typed feature columns of the table (None: framework columns only)."""
+        return None
+
+    def transform_batch(self, ctx: "RunContext", batch: "pa.RecordBatch") -> "pa.RecordBatch":
+        """One write-pass batch as the table stores it: ``label``, the framework columns used, the features."""
+        return batch
+
+    def load(self, ctx: "RunContext", batch: "pa.RecordBatch") -> None:
+        """Store what the batch's rows refer to (files, through ``ctx.files``); the host writes the rows."""
+        return None
+
+    def describe(self, ctx: "RunContext", batch: "pa.RecordBatch") -> "Mapping[str, Stat] | None":
+        """Fold one loaded batch into mergeable statistics (aggregates only)."""
+        return None
+
+    def finish(self, ctx: "RunContext", report: "RunReport") -> None:
+        """Once at the end of every run, successful or not: release what ``start`` took."""
+        return None
+
+    def make_store(self, ctx: "RunContext") -> "FileStore":
+        """The file store of a file-bearing run (``ctx.files``); override to tune it."""
+        from .files.store import FileStore
+
+        return FileStore(ctx.destination)

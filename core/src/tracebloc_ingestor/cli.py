@@ -1,47 +1,23 @@
-"""``tb-ingest``: the command line of tracebloc-ingestor."""
+"""``tb-ingest``: the command line of tracebloc-ingestor.
+
+The options are built from declarations: the core's (:data:`~tracebloc_ingestor.settings.CORE_OPTIONS`)
+plus those of the selected category and behaviour plugins, so ``tb-ingest --plugin X --help``
+documents X's flags and variables too. The plugin is found before the command line is
+parsed, from ``--plugin``/``--category``/``--config`` and ``CATEGORY``/``INGEST_CONFIG``.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import sys
+from typing import Any, Sequence
 
 import click
 
-ENVIRONMENT_HELP = """
-\b
-Environment (each also accepted with a TRACEBLOC_ prefix, which wins;
-command-line options win over both, and both win over ingest.yaml):
-  TABLE_NAME          destination table (and dataset folder) name
-  LABEL_FILE          the labels/manifest file (CSV, JSON, JSON lines, Parquet)
-  SRC_PATH            where the raw data is mounted (default: current folder)
-  TITLE               dataset title (default: "<table> - <run id prefix>")
-  INGEST_CONFIG       path of an ingest.yaml
-  LOG_LEVEL           DEBUG, INFO, WARNING (default) or ERROR
-  BATCH_SIZE          rows per batch (default 50000)
-  DATA_INTENT         train (default) or test
-  LABEL_COLUMN        the target column of the source (default: label)
-  CATEGORY            the category to run
-  TIME_COLUMN         time column of time-series categories
-  MYSQL_HOST          database host; unset: an embedded SQLite file
-  MYSQL_PORT          database port (default 3306)
-  DB_USER, DB_PASSWORD, DB_NAME (default training_test_datasets)
-  DATABASE_URL        a full SQLAlchemy URL; overrides the MYSQL_*/DB_* variables
-  STORAGE_PATH        root of the shared volume for files (default /data/shared)
-  CLIENT_PVC          name of the PVC shared with the client (default client-pvc)
-  RESIZE_POLICY       images not of target_size: reject (default), resize or pad
-  FULL_DECODE         true: decode every image's pixels while validating
-  MAX_PIXELS          pixel budget per image (default 67108864 = 8192x8192)
-  MIN_SIZE            smallest accepted image as WxH (image categories default to 32x32)
-  CLIENT_ID, CLIENT_PASSWORD   client credentials, exchanged for a token
-  BACKEND_TOKEN       a ready backend token (preferred over the pair above)
-  CLIENT_ENV          prod (default), stg or dev
-  TRACEBLOC_API_URL   explicit backend base URL (overrides CLIENT_ENV)
-  TRACEBLOC_API_DEADLINE  seconds a backend call may keep retrying (default 300)
-  TRACEBLOC_AUTH_SCHEME   Token (default) or Bearer
-  TRACEBLOC_OUTPUT_DIR    local folder for the SQLite file, offline metadata
-                          and rejects report (default ./tracebloc-output)
+from .options import Option
 
+FOOTER = """
 \b
 Without backend credentials the registration is written to a local JSON file
 instead of being sent. Exit codes: 0 every record landed and the dataset is
@@ -50,45 +26,108 @@ before any data was read; 143 stopped by SIGTERM.
 """
 
 
-def _options(f):
-    opts = [
-        click.option("--plugin", "plugins", multiple=True, metavar="NAME", help="Load the plugin (entry point) NAME; repeatable."),
-        click.option("--category", help="The category to run (default: the one category the loaded plugins provide)."),
-        click.option("--config", "config_path", metavar="PATH", help="An ingest.yaml (env INGEST_CONFIG)."),
-        click.option("--table", help="Destination table name (env TABLE_NAME)."),
-        click.option("--title", help="Dataset title (env TITLE)."),
-        click.option("--intent", help="train or test (env DATA_INTENT)."),
-        click.option("--src-path", "src_path", metavar="PATH", help="Root of the raw data (env SRC_PATH)."),
-        click.option("--label-file", "label_file", metavar="PATH", help="Labels/manifest file, relative to the source root (env LABEL_FILE)."),
-        click.option("--label-column", "label_column", help="Target column of the source (default: label)."),
-        click.option("--label-policy", "label_policy", help="passthrough or bucket: how labels leave the cluster."),
-        click.option("--time-column", "time_column", help="The time column of time-series categories (env TIME_COLUMN)."),
-        click.option("--data-id", "data_id_strategy", help="content_hash (default), column or uuid."),
-        click.option("--data-id-column", "data_id_column", help="The id column for --data-id column."),
-        click.option("--batch-size", "batch_size", help="Rows per batch (env BATCH_SIZE)."),
-        click.option("--log-level", "log_level", help="DEBUG, INFO, WARNING or ERROR (env LOG_LEVEL)."),
-        click.option("--database-url", "database_url", metavar="URL", help="SQLAlchemy URL of the database (env DATABASE_URL)."),
-        click.option("--storage-path", "storage_path", metavar="PATH", help="Root for stored files (env STORAGE_PATH)."),
-        click.option("--output-dir", "output_dir", metavar="PATH", help="Local output folder (env TRACEBLOC_OUTPUT_DIR)."),
-        click.option("--metadata-out", "metadata_out", metavar="PATH", help="Where the offline registration JSON goes."),
-        click.option("--report", "report_path", metavar="PATH", help="Write a machine-readable JSON report here."),
-        click.option("--rejects", "rejects_path", metavar="PATH", help="Local rejects report (JSON lines, with values)."),
-        click.option("--api-url", "api_url", metavar="URL", help="Backend base URL (env TRACEBLOC_API_URL)."),
-        click.option("--client-env", "client_env", help="prod, stg or dev (env CLIENT_ENV)."),
-        click.option("--auth-scheme", "auth_scheme", help="Token (default) or Bearer."),
-        click.option("--resize-policy", "resize_policy", help="Images not of target_size: reject (default), resize or pad (env RESIZE_POLICY)."),
-        click.option("--full-decode", "full_decode", is_flag=True, help="Decode every image's pixels while validating (env FULL_DECODE)."),
-        click.option("--max-pixels", "max_pixels", help="Pixel budget per image (env MAX_PIXELS; default 67108864)."),
-        click.option("--min-size", "min_size", metavar="WxH", help="Smallest accepted image, e.g. 32x32 (env MIN_SIZE)."),
-        click.option("--validate-only", "validate_only", is_flag=True, help="Validate the whole input, write nothing, exit."),
+def _click_option(option: Option, owner: str | None = None) -> click.Option:
+    help_text = option.help_text() if owner is None else f"[{owner}] {option.help_text()}"
+    if option.type.is_flag:
+        return click.Option([option.flag, option.name], is_flag=True, default=None, help=help_text)
+    return click.Option(
+        [option.flag, option.name],
+        metavar=option.metavar or option.type.metavar,
+        help=help_text,
+    )
+
+
+def environment_help(options: Sequence[tuple[Option, str | None]], note: str = "") -> str:
+    """The epilog of ``--help``: every variable the run reads, from the declarations."""
+    lines = [
+        "\b",
+        "Environment (each also accepted with a TRACEBLOC_ prefix, which wins;",
+        "command-line options win over both, and both win over ingest.yaml):",
     ]
-    for opt in reversed(opts):
-        f = opt(f)
-    return f
+    for option, owner in options:
+        if not option.env:
+            continue
+        text = option.help.rstrip(".") if option.help else ""
+        if owner:
+            text = f"[{owner}] {text}"
+        if option.default not in (None, False, ()) and not option.secret:
+            text += f" (default {option.default})"
+        lines.append(f"  {option.env:22} {text}")
+    if note:
+        lines += ["", "\b", note]
+    return "\n".join(lines) + "\n" + FOOTER
 
 
-@click.group(invoke_without_command=True, epilog=ENVIRONMENT_HELP, context_settings={"max_content_width": 100})
-@_options
+def _scan(args: Sequence[str]) -> dict[str, Any]:
+    """--plugin, --category and --config as given on the command line (not yet parsed)."""
+    wanted = {"--plugin": "plugins", "--category": "category", "--config": "config_path"}
+    found: dict[str, Any] = {"plugins": []}
+    items = list(args)
+    for i, arg in enumerate(items):
+        name, eq, value = arg.partition("=")
+        key = wanted.get(name)
+        if key is None:
+            continue
+        if not eq:
+            if i + 1 >= len(items):
+                continue
+            value = items[i + 1]
+        if key == "plugins":
+            found["plugins"].append(value)
+        else:
+            found[key] = value
+    return found
+
+
+def plugin_params(args: Sequence[str], environ) -> tuple[list[tuple[Option, str]], str]:
+    """The selected plugins' options with their owners' names, and a note for --help."""
+    from .loader import PluginError, new_plugin_manager
+    from .runner import plugin_options, prepare_plugins, select
+
+    selection = select(_scan(args), environ)
+    if not selection.plugins and not selection.category:
+        return [], "The options of a category are listed by: tb-ingest --plugin NAME --help"
+    pm = new_plugin_manager()
+    try:
+        _categories, spec = prepare_plugins(pm, selection)
+        found = plugin_options(pm, spec)
+    except PluginError:
+        # the run reports the problem itself, with its exit code 2; --help still works
+        return [], "The selected plugin could not be loaded; run without --help to see why."
+    owned = [(option, owner.split(" (")[0].replace("category ", "")) for option, owner in found]
+    return owned, ""
+
+
+class IngestCommand(click.Group):
+    """The ``tb-ingest`` group, whose options grow by the selected plugins' declarations."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        from .settings import CORE_OPTIONS
+
+        if args and args[0] in self.commands:
+            extra: list[tuple[Option, str]] = []
+            note = ""
+        else:
+            extra, note = plugin_params(args, os.environ)
+        core = [(option, None) for option in CORE_OPTIONS if option.flag]
+        self.params = [
+            *_fixed_params(),
+            *(_click_option(option) for option, _ in core),
+            *(_click_option(option, owner) for option, owner in extra if option.flag),
+            *self._version,
+        ]
+        self.epilog = environment_help([(o, None) for o in CORE_OPTIONS] + extra, note)
+        return super().parse_args(ctx, args)
+
+
+def _fixed_params() -> list[click.Parameter]:
+    return [
+        click.Option(["--plugin", "plugins"], multiple=True, metavar="NAME", help="Load the plugin (entry point) NAME; repeatable."),
+        click.Option(["--validate-only", "validate_only"], is_flag=True, help="Validate the whole input, write nothing, exit."),
+    ]
+
+
+@click.group(cls=IngestCommand, invoke_without_command=True, context_settings={"max_content_width": 100})
 @click.version_option(package_name="tracebloc-ingestor")
 @click.pass_context
 def main(ctx: click.Context, **flags) -> None:
@@ -98,14 +137,20 @@ def main(ctx: click.Context, **flags) -> None:
     Examples:
       tb-ingest --plugin tabular_classification --label-file Xy_train.csv --table my_data
       tb-ingest --config ingest.yaml
+      tb-ingest --plugin image_classification --help     (the category's own options too)
       tb-ingest plugins
     """
     if ctx.invoked_subcommand is not None:
         return
     from .runner import run_ingestion
 
+    flags = {name: value for name, value in flags.items() if value is not None}
     report = run_ingestion(flags, os.environ)
     ctx.exit(report.exit_code)
+
+
+# the --version option click attached: kept when the params are rebuilt per invocation
+main._version = [p for p in main.params if p.name == "version"]  # type: ignore[attr-defined]
 
 
 @main.command("plugins")

@@ -7,13 +7,17 @@ that a rejected config lists everything that is wrong in one go.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import jsonschema
 import yaml
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .options import Option
 
 API_VERSION = "tracebloc.io/v1"
 KIND = "IngestConfig"
@@ -62,13 +66,9 @@ CONFIG_SCHEMA: dict = {
         },
         "table": {"type": "string", "minLength": 1, "x-message": "must be a table name"},
         "intent": {"enum": ["train", "test"]},
+        "title": {"type": "string", "minLength": 1, "x-message": "must be a dataset title"},
         "csv": _PATH,
         "json": _PATH,
-        "images": _PATH,
-        "annotations": _PATH,
-        "masks": _PATH,
-        "texts": _PATH,
-        "sequences": _PATH,
         "label": {
             # string -> the column; mapping -> {column, policy}. Written without oneOf so that
             # a mistake inside the mapping is reported at its own path.
@@ -86,15 +86,6 @@ CONFIG_SCHEMA: dict = {
             "propertyNames": {"type": "string", "x-message": "column names must be text"},
             "additionalProperties": {"type": "string", "x-message": "must be a SQL type such as INT or VARCHAR(64)"},
         },
-        "time_column": _NAME,
-        "target_size": {
-            "type": "array",
-            "x-message": "must be [width, height] with two positive whole numbers",
-            "minItems": 2,
-            "maxItems": 2,
-            "items": {"type": "integer", "minimum": 1, "x-message": "must be a positive whole number"},
-        },
-        "number_of_keypoints": {"type": "integer", "minimum": 1, "x-message": "must be a whole number of at least 1"},
         "data_id": {
             "type": "object",
             "x-message": "must be a mapping {strategy, column}",
@@ -124,13 +115,50 @@ CONFIG_SCHEMA: dict = {
                         "skip_rows": {"type": "integer", "minimum": 0, "x-message": "must be a whole number of at least 0"},
                     },
                 },
-                "file_options": {"type": "object", "x-message": "must be a mapping"},
+                # the selected plugins' options that live here are added by config_schema()
+                "file_options": {"type": "object", "x-message": "must be a mapping", "additionalProperties": False, "properties": {}},
             },
         },
     },
 }
 
-_VALIDATOR = jsonschema.Draft202012Validator(CONFIG_SCHEMA)
+
+
+def config_schema(options: Iterable["Option"] = ()) -> dict:
+    """The ingest.yaml JSON schema: the core's keys plus each option's key (a dotted path).
+
+    An option's key lands inside the mappings its path names (``spec.file_options.x``
+    goes into ``spec`` → ``file_options``); every mapping still refuses keys nobody
+    declared, so a typo is reported with the keys that are allowed there.
+    """
+    schema = copy.deepcopy(CONFIG_SCHEMA)
+    for option in options:
+        path = option.yaml_path
+        if not path:
+            continue
+        node = schema
+        for key in path[:-1]:
+            props = node.setdefault("properties", {})
+            child = props.get(key)
+            if child is None:
+                child = props[key] = {"type": "object", "x-message": "must be a mapping", "additionalProperties": False, "properties": {}}
+            elif "properties" not in child:
+                break  # a core value, not a mapping: a clash the loader reports
+            node = child
+        else:
+            props = node.setdefault("properties", {})
+            if path[-1] not in props:
+                rule = dict(option.type.json_schema())
+                if option.help:
+                    rule["description"] = option.help
+                props[path[-1]] = rule
+    return schema
+
+
+def _validator(options: Iterable["Option"]) -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(config_schema(options))
+
+
 _TYPE_WORDS = {
     "string": "a string", "integer": "a whole number", "number": "a number", "object": "a mapping",
     "array": "a list", "boolean": "true or false", "null": "null",
@@ -156,9 +184,19 @@ class _StrictLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def read_config(path: Path) -> tuple[dict, list[Problem]]:
-    """Parse and validate ``path``; return the document (``{}`` if unusable) and every problem."""
+def read_config(path: Path, options: Iterable["Option"] = ()) -> tuple[dict, list[Problem]]:
+    """Parse and validate ``path`` (with the plugins' ``options`` allowed in it).
+
+    Returns the document (``{}`` if unusable) and every problem.
+    """
     path = Path(path)
+    doc, problems = _parse(path)
+    if problems:
+        return {}, problems
+    return doc, validate_config(doc, path.name, options)
+
+
+def _parse(path: Path) -> tuple[dict, list[Problem]]:
     name = path.name
     try:
         size = path.stat().st_size
@@ -181,23 +219,33 @@ def read_config(path: Path) -> tuple[dict, list[Problem]]:
         return {}, [Problem(name, f"is empty; it needs at least apiVersion: {API_VERSION}, kind: {KIND}, category, table and intent")]
     if not isinstance(doc, dict):
         return {}, [Problem(name, "must be a mapping of keys to values at the top level")]
-    return doc, validate_config(doc, name)
+    return doc, []
 
 
-def validate_config(doc: Any, file_name: str = "ingest.yaml") -> list[Problem]:
+def peek_config(path: Path) -> dict:
+    """The document at ``path`` parsed but not checked (``{}`` when unreadable).
+
+    For choosing the plugin before the options it declares are known; the full check
+    (:func:`read_config`) comes later and reports every problem.
+    """
+    doc, _problems = _parse(Path(path))
+    return doc
+
+
+def validate_config(doc: Any, file_name: str = "ingest.yaml", options: Iterable["Option"] = ()) -> list[Problem]:
     """Every schema violation of ``doc``, sorted by path, each named ``<file>: <json path>``."""
     found: dict[tuple[str, str], None] = {}
-    for error in _VALIDATOR.iter_errors(doc):
+    for error in _validator(options).iter_errors(doc):
         for where, message in _explain(error):
             label = f"{file_name}: {where}" if where else file_name
             found[(label, message)] = None
     return [Problem(w, m) for w, m in sorted(found)]
 
 
-def usable_part(doc: dict) -> dict:
+def usable_part(doc: dict, options: Iterable["Option"] = ()) -> dict:
     """``doc`` without the top-level keys that hold a schema violation (safe to read by type)."""
     bad: set[str] = set()
-    for error in _VALIDATOR.iter_errors(doc):
+    for error in _validator(options).iter_errors(doc):
         path = list(error.absolute_path)
         if path:
             bad.add(str(path[0]))
@@ -218,17 +266,17 @@ def _explain(error: jsonschema.ValidationError) -> list[tuple[str, str]]:
         hint = {"apiVersion": f" (use {API_VERSION})", "kind": f" (use {KIND})"}
         return [(_join(path, k), "is required" + hint.get(k, "")) for k in missing]
     if kind == "additionalProperties" and isinstance(instance, dict):
-        allowed = sorted(schema.get("properties", {}))
+        allowed = ", ".join(sorted(schema.get("properties", {}))) or "none (the selected plugins declare no keys here)"
         extra = [k for k in instance if k not in schema.get("properties", {})]
-        return [(_join(path, str(k)), f"unknown key; allowed here: {', '.join(allowed)}") for k in extra]
+        return [(_join(path, str(k)), f"unknown key; allowed here: {allowed}") for k in extra]
     if kind == "not" and not path:
         return [("csv, json", "give either csv or json, not both")]
     if kind == "propertyNames":
         return [(path, custom or "has an unusable key")]
     if kind == "enum":
-        return [(path, f"{_given(instance)}must be one of: {', '.join(map(str, error.validator_value))}")]
+        return [(path, f"is not accepted; must be one of: {', '.join(map(str, error.validator_value))}")]
     if kind == "const":
-        return [(path, f"{_given(instance)}must be {error.validator_value}")]
+        return [(path, f"is not accepted; must be {error.validator_value}")]
     if kind == "type":
         words = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
         return [(path, custom or "must be " + " or ".join(_TYPE_WORDS.get(w, w) for w in words))]
@@ -236,7 +284,8 @@ def _explain(error: jsonschema.ValidationError) -> list[tuple[str, str]]:
         return [(path, custom or f"must be {'at least' if kind == 'minimum' else 'above'} {error.validator_value}")]
     if custom:
         return [(path, custom)]
-    return [(path, error.message if len(error.message) <= 120 else f"violates the rule {kind!r}")]
+    # jsonschema's own messages quote the value, which may be anything: name the rule only
+    return [(path, f"violates the rule {kind!r}")]
 
 
 def _json_path(parts: Iterable[Any]) -> str:
@@ -248,10 +297,6 @@ def _json_path(parts: Iterable[Any]) -> str:
 
 def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
-
-
-def _given(value: Any) -> str:
-    return f"{_short(value)} is not accepted; " if isinstance(value, (str, int, float, bool)) else ""
 
 
 def _short(value: Any) -> str:

@@ -1,9 +1,10 @@
-"""The run context handed to every hook: settings, identity and where things are."""
+"""The run context handed to every stage and hook: settings, options, identity and services."""
 
 from __future__ import annotations
 
 import logging
 import os
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -11,19 +12,51 @@ import attrs
 
 from .categories import CategorySpec
 from .issues import Issue
+from .options import OptionValues
 from .schema import TableSchema
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .files.store import FileStore
     from .settings import Settings
+
+__all__ = ["RunContext", "RunStats"]
+
+
+@attrs.define
+class RunStats:
+    """Counters a run accumulates for its summary and registration.
+
+    ``stored_bytes`` is what the dataset's files take on the shared volume (it becomes
+    part of ``size_bytes``); ``skipped`` counts records a transform dropped. Safe to
+    call from worker threads.
+    """
+
+    stored_bytes: int = 0
+    stored_files: int = 0
+    skipped: int = 0
+    _lock: threading.Lock = attrs.field(factory=threading.Lock, repr=False, eq=False)
+
+    def add(self, *, stored_bytes: int = 0, stored_files: int = 0, skipped: int = 0) -> None:
+        with self._lock:
+            self.stored_bytes += int(stored_bytes)
+            self.stored_files += int(stored_files)
+            self.skipped += int(skipped)
 
 
 @attrs.frozen
 class RunContext:
-    """Everything a hook may need to know about the current run.
+    """Everything a stage or hook may need to know about the current run.
 
     The context is immutable; the host hands out an evolved copy once the table schema
-    is known (after validation). ``scratch`` is the one mutable part: a per-run dict
-    in which a plugin may keep state between batches, under a key of its own name.
+    is known (after validation). Services:
+
+    * ``options``: the plugins' option values (typed, frozen), ``ctx.options.<name>``;
+    * ``dataset_identity``: a fingerprint of the table's dataset, the same in every run
+      on the table (derived one-way from its salt);
+    * ``files``: the :class:`~tracebloc_ingestor.files.FileStore` of a file-bearing
+      category (``<storage_path>/<table>/``), opened by the host before the write pass;
+    * ``stats``: the run's :class:`RunStats`;
+    * ``state(key, factory)``: per-run state of a plugin, kept between batches.
     """
 
     settings: "Settings"
@@ -31,13 +64,27 @@ class RunContext:
     category: CategorySpec
     source_root: Path
     table_schema: TableSchema | None = None
-    scratch: dict[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
+    #: "validate" in the validation pass (and start), "write" afterwards
+    phase: str = "validate"
+    dataset_identity: str | None = None
+    files: "FileStore | None" = attrs.field(default=None, eq=False, repr=False)
+    stats: RunStats = attrs.field(factory=RunStats, eq=False, repr=False)
+    _states: dict[str, Any] = attrs.field(factory=dict, eq=False, repr=False, alias="_states")
     log: logging.Logger = attrs.field(factory=lambda: logging.getLogger("tracebloc_ingestor"), eq=False, repr=False)
     issue_sink: Callable[[Issue], None] | None = attrs.field(default=None, eq=False, repr=False)
 
     @property
     def table(self) -> str:
         return self.settings.table
+
+    @property
+    def options(self) -> OptionValues:
+        return self.settings.options
+
+    @property
+    def destination(self) -> Path:
+        """The dataset's folder on the shared volume: ``<storage_path>/<table>``."""
+        return Path(self.settings.storage_path) / self.table
 
     def relative(self, path: os.PathLike | str) -> str:
         """``path`` relative to the source root, for messages; never an absolute path."""
@@ -48,7 +95,7 @@ class RunContext:
             return p.name
 
     def report(self, issue: Issue) -> None:
-        """Report a problem found outside ``tb_validate`` (while discovering, say).
+        """Report a problem found outside ``validate`` (while discovering, say).
 
         In the validation pass it joins the run's issues; elsewhere it raises, because
         an input problem after validation means a plugin validated too little.
@@ -57,8 +104,8 @@ class RunContext:
             raise RuntimeError(f"input problem outside validation: {issue}")
         self.issue_sink(issue)
 
-    def state(self, owner: str, factory):
+    def state(self, owner: str, factory: Callable[[], Any]) -> Any:
         """Return this run's state object for ``owner``, creating it with ``factory()``."""
-        if owner not in self.scratch:
-            self.scratch[owner] = factory()
-        return self.scratch[owner]
+        if owner not in self._states:
+            self._states[owner] = factory()
+        return self._states[owner]

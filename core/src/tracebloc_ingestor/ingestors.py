@@ -1,9 +1,11 @@
-"""``BaseIngestor`` and its table readers: the plugin objects behind every template.
+"""``BaseIngestor`` and its table readers: the category implementation behind every template.
 
-An ingestor is a pluggy plugin: its ``tb_*`` methods are hook implementations that act
-only when the run's category is the ingestor's own. Subclasses change behaviour by
-overriding plain methods (``discover``, ``transform``, ``transform_frame`` ...) and by
-listing ``validators``; ``ingest()`` runs the same pipeline as ``tb-ingest``.
+A ``BaseIngestor`` is a :class:`~tracebloc_ingestor.Category` that reads one table
+(CSV, JSON, JSON lines or Parquet), checks every cell against the declared (or
+inferred) schema, casts it and describes it. Subclasses change behaviour by overriding
+its stages (calling ``super()``), by listing ``validators`` and, for the seed README's
+per-record convenience, by overriding ``transform(record)``; ``ingest()`` runs the same
+pipeline as ``tb-ingest``.
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Iterator, Mapping, Se
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .categories import CategorySpec
+from .batches import HOST_PREFIX
+from .categories import Category
 from .issues import WARNING, Issue
-from .markers import hookimpl
 from .reading import ROW_COLUMN, SourceError, read_table_batches
 from .schema import Column, TableSchema, check_column_name, parse_sql_type
 from .stats import Numeric, Total
@@ -27,7 +29,7 @@ from .validation.base import Validator
 
 if TYPE_CHECKING:  # pragma: no cover
     from .context import RunContext
-    from .pipeline import RunReport
+    from .summary import RunReport
 
 LABEL = "label"
 MAX_LABEL_LENGTH = 255
@@ -41,16 +43,14 @@ class _RunState:
 
     def __init__(self, validators: list[Validator]) -> None:
         self.validators = validators
-        self.started = False
         self.header_checked = False
         self.inference: dict[str, Any] = {}
         self.labels: dict[str, int] = {}
         self.label_overflow = False
-        self.skipped = 0
 
 
-class BaseIngestor:
-    """A category: reads a table, validates it, casts it and describes it.
+class BaseIngestor(Category):
+    """A category that reads a table, validates it, casts it and describes it.
 
     Class attributes describe the category; ``validators`` are checked on every run
     (each run works on its own copies).
@@ -59,28 +59,9 @@ class BaseIngestor:
     category: ClassVar[str] = "tabular_classification"
     data_format: ClassVar[str] = "tabular"
     label_kind: ClassVar[str] = "classification"
-    file_bearing: ClassVar[bool] = False
     summary: ClassVar[str] = "A table of features and a label."
     source_format: ClassVar[str | None] = None
     validators: ClassVar[Sequence[Validator]] = ()
-
-    def __init__(self, category: str | None = None) -> None:
-        if category is not None:
-            self.category = category  # type: ignore[misc]
-
-    # -- identity ------------------------------------------------------------------
-
-    def spec(self) -> CategorySpec:
-        return CategorySpec(
-            name=self.category,
-            data_format=self.data_format,
-            label_kind=self.label_kind,
-            file_bearing=self.file_bearing,
-            summary=self.summary,
-        )
-
-    def _mine(self, ctx: "RunContext") -> bool:
-        return ctx.category.name == self.category
 
     def _state(self, ctx: "RunContext") -> _RunState:
         return ctx.state(f"ingestor:{self.category}", lambda: _RunState([copy.deepcopy(v) for v in self.validators]))
@@ -91,8 +72,9 @@ class BaseIngestor:
         """Run this ingestor as a whole job, configured like ``tb-ingest``.
 
         ``flags`` take the place of command-line options (``table="x"``,
-        ``label_file="data.csv"``...); the environment and ``INGEST_CONFIG`` fill in the rest.
-        With ``exit=True`` (a script's ``__main__``) the process ends with the run's exit code.
+        ``label_file="data.csv"``, or an option of the category by its name); the
+        environment and ``INGEST_CONFIG`` fill in the rest. With ``exit=True`` (a
+        script's ``__main__``) the process ends with the run's exit code.
         """
         from .runner import run_ingestion
 
@@ -119,51 +101,35 @@ class BaseIngestor:
             flags["storage_path"] = str(Path.cwd() / "tracebloc-output" / "shared")
         return self.ingest(**flags)
 
-    # -- hooks ---------------------------------------------------------------------
+    # -- stages --------------------------------------------------------------------
 
-    @hookimpl
-    def tb_categories(self):
-        return [self.spec()]
+    def start(self, ctx: "RunContext") -> Iterable[Issue]:
+        """Source-level checks of every validator."""
+        issues: list[Issue] = []
+        for validator in self._state(ctx).validators:
+            issues.extend(validator.check_source(ctx) or ())
+        return issues
 
-    @hookimpl
-    def tb_discover(self, ctx: "RunContext"):
-        if not self._mine(ctx):
-            return None
-        return self.discover(ctx)
+    def validate(self, ctx: "RunContext", batch: pa.RecordBatch) -> Iterable[Issue]:
+        """Type-check features and labels of one batch, then run the validators.
 
-    @hookimpl
-    def tb_validate(self, ctx: "RunContext", batch: pa.RecordBatch):
-        if not self._mine(ctx):
-            return None
-        state = self._state(ctx)
-        issues: list[Issue] = list(self._start(ctx, state))
-        issues.extend(self.validate_batch(ctx, batch))
-        for validator in state.validators:
+        Override and call ``super()`` to add rules of your own.
+        """
+        issues = list(self.check_columns(ctx, batch))
+        for validator in self._state(ctx).validators:
             issues.extend(validator.check_batch(ctx, batch) or ())
         return issues
 
-    @hookimpl
-    def tb_validate_end(self, ctx: "RunContext"):
-        if not self._mine(ctx):
-            return None
-        state = self._state(ctx)
-        issues: list[Issue] = list(self._start(ctx, state))
-        issues.extend(self.validate_end(ctx))
-        for validator in state.validators:
+    def validate_end(self, ctx: "RunContext") -> Iterable[Issue]:
+        """Whole-input rules (a classification needs two distinct labels), then the validators'."""
+        issues = list(self.check_labels_end(ctx))
+        for validator in self._state(ctx).validators:
             issues.extend(validator.finish(ctx) or ())
         return issues
 
-    @hookimpl
-    def tb_table_schema(self, ctx: "RunContext"):
-        if not self._mine(ctx):
-            return None
-        return self.table_schema(ctx)
-
-    @hookimpl
-    def tb_transform(self, ctx: "RunContext", batch: pa.RecordBatch):
-        if not self._mine(ctx):
-            return None
-        batch = self.transform_batch(ctx, batch)
+    def transform_batch(self, ctx: "RunContext", batch: pa.RecordBatch) -> pa.RecordBatch:
+        """Cast the batch (:meth:`cast_batch`), then apply ``transform_frame`` and ``transform`` if overridden."""
+        batch = self.cast_batch(ctx, batch)
         cls = type(self)
         if cls.transform is not BaseIngestor.transform:
             batch = self._per_record(ctx, batch)
@@ -171,22 +137,6 @@ class BaseIngestor:
             frame = self.transform_frame(batch.to_pandas())
             batch = pa.RecordBatch.from_pandas(frame, schema=batch.schema, preserve_index=False)
         return batch
-
-    @hookimpl
-    def tb_describe(self, ctx: "RunContext", batch: pa.RecordBatch):
-        if not self._mine(ctx):
-            return None
-        return self.describe(ctx, batch)
-
-    def _start(self, ctx: "RunContext", state: _RunState) -> Iterable[Issue]:
-        """Source-level checks of every validator, once per run."""
-        if state.started:
-            return ()
-        state.started = True
-        issues: list[Issue] = []
-        for validator in state.validators:
-            issues.extend(validator.check_source(ctx) or ())
-        return issues
 
     # -- overridable steps -----------------------------------------------------------
 
@@ -239,13 +189,13 @@ class BaseIngestor:
         excluded = self.excluded_columns(ctx)
         return {name: text for name, text in schema.items() if name not in excluded}
 
-    def validate_batch(self, ctx: "RunContext", batch: pa.RecordBatch) -> Iterable[Issue]:
-        """Type-check features and labels of one batch; override and call super() to add rules."""
+    def check_columns(self, ctx: "RunContext", batch: pa.RecordBatch) -> Iterable[Issue]:
+        """Type-check the features and labels of one batch (the core of :meth:`validate`)."""
         from .validation.columns import TypeInference, cast_column, rule_message
 
         state = self._state(ctx)
         rel = ctx.relative(ctx.settings.label_file) if ctx.settings.label_file else None
-        names = [n for n in batch.schema.names if not n.startswith("_tb_")]
+        names = [n for n in batch.schema.names if not n.startswith(HOST_PREFIX)]
         excluded = self.excluded_columns(ctx)
         declared = self.declared_features(ctx)
         issues: list[Issue] = []
@@ -331,8 +281,8 @@ class BaseIngestor:
                 if len(state.labels) > MAX_TRACKED_LABELS:
                     state.label_overflow = True
 
-    def validate_end(self, ctx: "RunContext") -> Iterable[Issue]:
-        """Whole-input rules; classification needs two distinct labels."""
+    def check_labels_end(self, ctx: "RunContext") -> Iterable[Issue]:
+        """A classification needs at least two distinct labels."""
         state = self._state(ctx)
         if self.label_kind == "classification" and state.header_checked and not state.label_overflow:
             distinct = len([k for k in state.labels if k.strip()])
@@ -349,10 +299,9 @@ class BaseIngestor:
             return TableSchema.from_mapping(declared)
         state = self._state(ctx)
         columns = tuple(Column(name, inference.result()) for name, inference in state.inference.items())
-        ctx.scratch["tracebloc.inferred_schema"] = True
-        return TableSchema(columns)
+        return TableSchema(columns, inferred=True)
 
-    def transform_batch(self, ctx: "RunContext", batch: pa.RecordBatch) -> pa.RecordBatch:
+    def cast_batch(self, ctx: "RunContext", batch: pa.RecordBatch) -> pa.RecordBatch:
         """Cast features to their SQL types and put the target into ``label``."""
         from .validation.columns import cast_column
 
@@ -398,8 +347,7 @@ class BaseIngestor:
         for record in batch.to_pylist():
             out = self.transform(record)
             if out is None:
-                self._state(ctx).skipped += 1
-                ctx.scratch["tracebloc.skipped"] = ctx.scratch.get("tracebloc.skipped", 0) + 1
+                ctx.stats.add(skipped=1)
                 continue
             kept.append(out)
         return pa.RecordBatch.from_pylist(kept, schema=batch.schema)

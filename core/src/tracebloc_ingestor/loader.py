@@ -27,7 +27,7 @@ import attrs
 import pluggy
 
 from . import hookspecs
-from .categories import CategorySpec
+from .categories import CategoryError, CategorySpec
 from .markers import ENTRY_POINT_GROUP, PROJECT_NAME
 
 __all__ = [
@@ -43,6 +43,7 @@ __all__ = [
     "register_builtin",
     "category_table",
     "check_hooks",
+    "provider_of",
 ]
 
 log = logging.getLogger(__name__)
@@ -254,7 +255,8 @@ def register_builtin(pm: pluggy.PluginManager, plugin: object, name: str) -> Non
 # -- checks ----------------------------------------------------------------------------
 
 
-def _provider(pm: pluggy.PluginManager, plugin: object) -> str:
+def provider_of(pm: pluggy.PluginManager, plugin: object) -> str:
+    """The distribution (or registered name) behind ``plugin``, for messages."""
     if isinstance(pm, IngestorPluginManager):
         return pm.provider_of(plugin)
     return pm.get_name(plugin) or repr(plugin)
@@ -271,9 +273,11 @@ def category_table(pm: pluggy.PluginManager) -> dict[str, tuple[CategorySpec, st
     for impl in pm.hook.tb_categories.get_hookimpls():
         if impl.hookwrapper or impl.wrapper:
             continue
-        provider = _provider(pm, impl.plugin)
+        provider = provider_of(pm, impl.plugin)
         try:
             result = impl.function()
+        except CategoryError as exc:
+            raise PluginError(f"plugin {impl.plugin_name!r} ({provider}) declares a category the host cannot accept: {exc}") from exc
         except Exception as exc:
             raise BrokenPluginError(
                 f"plugin {impl.plugin_name!r} ({provider}) failed in tb_categories: {type(exc).__name__}: {exc}"
@@ -299,6 +303,13 @@ def category_table(pm: pluggy.PluginManager) -> dict[str, tuple[CategorySpec, st
     return dict(sorted(table.items()))
 
 
+# Hooks of version 1.0 that became stages of the category object.
+CATEGORY_STAGE_HOOKS = {
+    "tb_discover": "discovering is a stage of the category now: define discover(ctx) on its Category",
+    "tb_table_schema": "the table schema is a stage of the category now: define table_schema(ctx) on its Category",
+}
+
+
 def check_hooks(pm: pluggy.PluginManager) -> None:
     """Fail when a registered plugin implements a hook that has no spec (a typo, say).
 
@@ -316,8 +327,10 @@ def check_hooks(pm: pluggy.PluginManager) -> None:
                 continue
             hint = difflib.get_close_matches(hook_name, known, n=1)
             suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
+            if hook_name in CATEGORY_STAGE_HOOKS:
+                suggestion = f" ({CATEGORY_STAGE_HOOKS[hook_name]})"
             problems.append(
-                f"plugin {impl.plugin_name!r} ({_provider(pm, impl.plugin)}) implements "
+                f"plugin {impl.plugin_name!r} ({provider_of(pm, impl.plugin)}) implements "
                 f"unknown hook {hook_name!r}{suggestion}"
             )
     if problems:

@@ -7,6 +7,7 @@ statistics as it goes, so memory does not grow with the input.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -23,7 +24,7 @@ from .builtins import DatabaseWriter, LabelCounter, RecordIdentity, RunStamp
 from .categories import CategorySpec
 from .context import RunContext
 from .issues import Issue, IssueLog
-from .loader import check_hooks, register_builtin
+from .loader import check_hooks
 from .schema import TableSchema
 from .stats import merge_stats
 from .summary import EXIT_FAILED, EXIT_OK, EXIT_TERMINATED, Counters, RunReport
@@ -82,12 +83,17 @@ def _flatten(results: Iterable[Iterable[Issue] | None]) -> Iterator[Issue]:
         yield from result or ()
 
 
+def dataset_identity(salt: bytes) -> str:
+    """The fingerprint of a table's dataset, derived one-way from its salt (the salt cannot be recovered)."""
+    return hashlib.sha256(b"tracebloc-file-store\x00" + salt).hexdigest()[:32]
+
+
 # How long a run waits for another run on the same table to finish before it gives up.
 LOCK_WAIT_SECONDS = 60.0
 
 
 class Pipeline:
-    """One ingestion run over a configured plugin manager."""
+    """One ingestion run of one category over a configured plugin manager."""
 
     def __init__(
         self,
@@ -104,6 +110,7 @@ class Pipeline:
         self.lock_wait = LOCK_WAIT_SECONDS if lock_wait is None else lock_wait
         self.settings = settings
         self.category = category
+        self.impl = category.implementation
         self.database = database
         self.sink = metadata_sink
         self.stop = stop or threading.Event()
@@ -118,9 +125,9 @@ class Pipeline:
             raise Terminated()
 
     def _discover(self, ctx: RunContext) -> Iterator[pa.RecordBatch]:
-        batches = self.pm.hook.tb_discover(ctx=ctx)
+        batches = self.impl.discover(ctx)
         if batches is None:
-            raise RunFailed(f"no plugin discovers records for category {self.category.name!r}", "no_discoverer")
+            raise RunFailed(f"category {self.category.name!r} discovered no input (discover returned None)", "no_discoverer")
         for batch in batches:
             self._check_stop()
             yield batch
@@ -142,6 +149,49 @@ class Pipeline:
             write_path=getattr(self.database, "write_path", None),
             **extra,
         )
+
+    # the category's stage first, then the behaviour plugins' hooks
+
+    def _start(self, ctx: RunContext) -> None:
+        self.issues.extend(self.impl.start(ctx) or ())
+        self.issues.extend(_flatten(self.pm.hook.tb_start(ctx=ctx)))
+        if ctx.files is not None:
+            problem = ctx.files.destination_problem(ctx.dataset_identity)
+            if problem:
+                self.issues.add(Issue("destination", f"{ctx.destination}: {problem}"))
+
+    def _validate(self, ctx: RunContext, batch: pa.RecordBatch) -> None:
+        self.issues.extend(self._identity.validate(ctx, batch) or ())
+        self.issues.extend(self.impl.validate(ctx, batch) or ())
+        self.issues.extend(_flatten(self.pm.hook.tb_validate(ctx=ctx, batch=batch)))
+
+    def _validate_end(self, ctx: RunContext) -> None:
+        self.issues.extend(self._identity.validate_end(ctx) or ())
+        self.issues.extend(self.impl.validate_end(ctx) or ())
+        self.issues.extend(_flatten(self.pm.hook.tb_validate_end(ctx=ctx)))
+
+    def _transform(self, ctx: RunContext, batch: pa.RecordBatch) -> pa.RecordBatch:
+        batch = self._identity.transform(ctx, batch)  # from the source's cells, before anything changes them
+        batch = self.impl.transform_batch(ctx, batch)
+        batch = transform_chain(self.pm, ctx, batch)
+        return self._stamp.transform(ctx, batch)
+
+    def _describe(self, ctx: RunContext, batch: pa.RecordBatch, stats: dict) -> None:
+        merge_stats(stats, self.impl.describe(ctx, batch))
+        for part in self.pm.hook.tb_describe(ctx=ctx, batch=batch):
+            merge_stats(stats, part)
+        merge_stats(stats, self._labels.describe(ctx, batch))
+
+    def _finish(self, ctx: RunContext, report: RunReport) -> None:
+        # the run's outcome stands: a failing clean-up is logged, and the others still run
+        for who, call in (("the category", lambda: self.impl.finish(ctx, report)),
+                          ("a tb_finish hook", lambda: self.pm.hook.tb_finish(ctx=ctx, report=report))):
+            try:
+                call()
+            except Exception as exc:
+                log.warning("run %s: %s failed while finishing: %s (set LOG_LEVEL=DEBUG for the traceback)",
+                            self.run_id, who, type(exc).__name__)
+                log.debug("finish failed", exc_info=True)
 
     # -- the run ---------------------------------------------------------------------
 
@@ -166,20 +216,22 @@ class Pipeline:
                 lock.release()
 
     def _run(self) -> RunReport:
+        from .sinks.database import DatabaseError
+
         settings = self.settings
         table = settings.table
-        salt = self.database.read_salt(table) or os.urandom(32)
-        owner = self.database.registered_owner(table)
+        try:
+            stored_salt = self.database.read_salt(table)
+            owner = self.database.registered_owner(table)
+        except DatabaseError as exc:
+            self._fail("database_error")
+            return self._report(EXIT_FAILED, "failed", f"database: {exc}", Counters())
+        salt = stored_salt or os.urandom(32)
+        self._identity = RecordIdentity(salt)
+        self._stamp = RunStamp()
+        self._labels = LabelCounter()
         # rows are written on a writer thread while the next batch is read, cast and hashed
         self._db_writer = DatabaseWriter(self.database, background=True)
-        builtins = [
-            (RecordIdentity(salt), "core:record-identity"),
-            (RunStamp(), "core:run-stamp"),
-            (LabelCounter(), "core:label-counter"),
-            (self._db_writer, "core:database-writer"),
-        ]
-        for plugin, name in builtins:
-            register_builtin(self.pm, plugin, name)
         rejects = RejectsFile(settings.rejects_path or settings.output_dir / f"{table}.rejects.jsonl")
         self.issues.add_sink(rejects)
         ctx = RunContext(
@@ -187,57 +239,67 @@ class Pipeline:
             run_id=self.run_id,
             category=self.category,
             source_root=settings.src_path,
+            dataset_identity=dataset_identity(salt),
             issue_sink=self.issues.add,
             log=log,
         )
+        if self.category.file_bearing:
+            ctx = attrs.evolve(ctx, files=self.impl.make_store(ctx))
         counters = Counters()
         rejects_path = None
+        report: RunReport | None = None
         try:
             check_hooks(self.pm)
             log.info("run %s: validating %s input for table %s", self.run_id, self.category.name, table)
             # -- validation pass
+            self._start(ctx)
             total = 0
             for batch in self._discover(ctx):
                 total += batch.num_rows
-                self.issues.extend(_flatten(self.pm.hook.tb_validate(ctx=ctx, batch=batch)))
-            self.issues.extend(_flatten(self.pm.hook.tb_validate_end(ctx=ctx)))
+                self._validate(ctx, batch)
+            self._validate_end(ctx)
             if total == 0 and not self.issues.errors:
                 self.issues.add(Issue("empty", "the source has no records"))
-            counters = attrs.evolve(counters, total=total, repeats=ctx.scratch.get("tracebloc.repeats", 0))
+            counters = attrs.evolve(counters, total=total, repeats=self._identity.repeats)
             rejects_path = rejects.close()
             if self.issues.errors:
-                return self._report(
+                report = self._report(
                     EXIT_FAILED,
                     "invalid",
                     f"validation found {self.issues.errors:,} errors; nothing was written",
                     counters,
                     rejects_path=rejects_path,
                 )
-            schema = self.pm.hook.tb_table_schema(ctx=ctx) or TableSchema()
-            ctx = attrs.evolve(ctx, table_schema=schema, issue_sink=None)
+                return report
+            schema = self.impl.table_schema(ctx) or TableSchema()
+            ctx = attrs.evolve(ctx, table_schema=schema, issue_sink=None, phase="write")
             extra = {
                 "schema": schema.to_mapping(),
-                "schema_inferred": bool(ctx.scratch.get("tracebloc.inferred_schema")),
+                "schema_inferred": schema.inferred,
                 "rejects_path": rejects_path,
             }
             if settings.validate_only:
-                return self._report(EXIT_OK, "validated", f"{total:,} records are valid; nothing was written (--validate-only)", counters, **extra)
+                report = self._report(EXIT_OK, "validated", f"{total:,} records are valid; nothing was written (--validate-only)", counters, **extra)
+                return report
             log.info("run %s: validation passed (%d records); writing", self.run_id, total)
             if owner:
                 counters, stats = self._verify_registered(ctx, owner, counters)
                 payload_owner = owner
             else:
-                counters, stats = self._write(ctx, schema, counters)
+                counters, stats = self._write(ctx, schema, counters, salt)
                 payload_owner = self.run_id
             counters, registration = self._register(ctx, stats, counters, payload_owner)
-            return self._report(EXIT_OK, "success", "every record landed and the dataset is registered", counters, registration=registration, **extra)
+            report = self._report(EXIT_OK, "success", "every record landed and the dataset is registered", counters, registration=registration, **extra)
+            return report
         except Terminated:
             self._fail("terminated")
-            return self._report(EXIT_TERMINATED, "terminated", "stopped by SIGTERM between batches", counters, rejects_path=rejects_path)
+            report = self._report(EXIT_TERMINATED, "terminated", "stopped by SIGTERM between batches", counters, rejects_path=rejects_path)
+            return report
         except RunFailed as exc:
             self._fail(exc.reason)
             counters = getattr(exc, "counters", counters)
-            return self._report(EXIT_FAILED, "failed", str(exc), counters, rejects_path=rejects_path)
+            report = self._report(EXIT_FAILED, "failed", str(exc), counters, rejects_path=rejects_path)
+            return report
         except Exception as exc:
             log.debug("run %s failed", self.run_id, exc_info=True)
             from .files.store import FileStoreError
@@ -246,22 +308,24 @@ class Pipeline:
                 # The store's messages name the stored file and the OS reason, never content.
                 self._fail("file_transfer")
                 counters = attrs.evolve(counters, file_failures=max(counters.file_failures, 1))
-                return self._report(EXIT_FAILED, "failed", f"file store: {exc}", counters, rejects_path=rejects_path)
+                report = self._report(EXIT_FAILED, "failed", f"file store: {exc}", counters, rejects_path=rejects_path)
+                return report
             # A plugin's exception text may quote data, so only its type is shown.
             self._fail("internal_error")
-            return self._report(
+            report = self._report(
                 EXIT_FAILED,
                 "failed",
                 f"{type(exc).__name__} during the run (set LOG_LEVEL=DEBUG for the traceback)",
                 counters,
                 rejects_path=rejects_path,
             )
+            return report
         finally:
             rejects.close()
-            for plugin, _ in builtins:
-                self.pm.unregister(plugin)
-                if hasattr(plugin, "close"):
-                    plugin.close()  # writer thread, temporary files
+            if report is not None:
+                self._finish(ctx, report)
+            for helper in (self._identity, self._db_writer):
+                helper.close()  # writer thread, temporary files
 
     def _fail(self, reason: str) -> None:
         try:
@@ -274,7 +338,7 @@ class Pipeline:
         except Exception:
             log.debug("could not report the failure", exc_info=True)
 
-    def _write(self, ctx: RunContext, schema: TableSchema, counters: Counters):
+    def _write(self, ctx: RunContext, schema: TableSchema, counters: Counters, salt: bytes):
         from .sinks.database import DatabaseError
 
         table = ctx.table
@@ -282,13 +346,17 @@ class Pipeline:
         streamed = False  # whether the rows go in as one streamed load (all or nothing)
         stats: dict = {}
         try:
-            self.database.prepare(table, schema, run_id=self.run_id, category=self.category.name, salt=_salt_of(self.pm))
+            self.database.prepare(table, schema, run_id=self.run_id, category=self.category.name, salt=salt)
+            if ctx.files is not None:
+                # the table's salt is stored now, so the folder is claimed for its lasting identity
+                ctx.files.open(ctx.dataset_identity, table=table)
             streamed = self._db_writer.begin(table)
             for batch in self._discover(ctx):
-                out = transform_chain(self.pm, ctx, batch)
+                out = self._transform(ctx, batch)
+                self.impl.load(ctx, out)
                 self.pm.hook.tb_load(ctx=ctx, batch=out)
-                for part in self.pm.hook.tb_describe(ctx=ctx, batch=out):
-                    merge_stats(stats, part)
+                self._db_writer.load(ctx, out)
+                self._describe(ctx, out, stats)
                 processed += out.num_rows
             self._db_writer.flush()
             new_rows = self.database.count_rows(table, run_id=self.run_id)
@@ -298,10 +366,9 @@ class Pipeline:
             err = RunFailed(f"database: {exc}", "database_error")
             err.counters = attrs.evolve(counters, processed=written, db_failures=counters.total - written)
             raise err from None
-        skipped = ctx.scratch.get("tracebloc.skipped", 0)
+        skipped = ctx.stats.skipped
         counters = attrs.evolve(
             counters,
-            file_failures=int(ctx.scratch.get("tracebloc.file_failures", 0)),
             processed=processed,
             inserted=processed,
             new_rows=new_rows,
@@ -326,9 +393,7 @@ class Pipeline:
             if input_print == table_print:
                 counters = attrs.evolve(counters, processed=processed, inserted=processed, already_present=processed)
                 return counters, stats
-            for plugin in self.pm.get_plugins():
-                if isinstance(plugin, RecordIdentity):
-                    plugin.restart()  # the same ids again in the exact pass below
+            self._identity.restart()  # the same ids again in the exact pass below
         processed, stats, missing = self._verify_pass(ctx, lookup=True)
         if missing:
             raise RunFailed(
@@ -357,7 +422,7 @@ class Pipeline:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tb-verify") as pool:
             pending = None
             for batch in self._discover(ctx):
-                out = transform_chain(self.pm, ctx, batch)
+                out = self._transform(ctx, batch)
                 if lookup:
                     ids = out.column("data_id").to_pylist()
                     if pending is not None:
@@ -366,8 +431,7 @@ class Pipeline:
                 else:
                     part_count, part_total = id_fingerprint(out.column("data_id"))
                     count, total = count + part_count, total + part_total
-                for part in self.pm.hook.tb_describe(ctx=ctx, batch=out):
-                    merge_stats(stats, part)
+                self._describe(ctx, out, stats)
                 processed += out.num_rows
             if pending is not None:
                 missing += pending.result()
@@ -394,7 +458,7 @@ class Pipeline:
         meta.update(
             {
                 "label_policy": settings.label_policy or self.category.default_label_policy,
-                "schema_inferred": bool(ctx.scratch.get("tracebloc.inferred_schema")),
+                "schema_inferred": bool(ctx.table_schema and ctx.table_schema.inferred),
                 "repeated_records": counters.repeats,
                 "feature_columns": len(ctx.table_schema.features) if ctx.table_schema else 0,
             }
@@ -402,7 +466,7 @@ class Pipeline:
         size = 0
         if settings.label_file is not None and settings.label_file.is_file():
             size += settings.label_file.stat().st_size
-        size += int(ctx.scratch.get("tracebloc.stored_bytes", 0))
+        size += ctx.stats.stored_bytes
         return {
             "ingestor_id": ingestor_id,
             "labels": labels.to_json() if labels is not None else {},
@@ -416,9 +480,3 @@ class Pipeline:
             "size_bytes": size,
         }
 
-
-def _salt_of(pm) -> bytes:
-    for plugin in pm.get_plugins():
-        if isinstance(plugin, RecordIdentity):
-            return plugin.salt
-    raise RuntimeError("record identity plugin missing")

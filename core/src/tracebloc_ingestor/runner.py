@@ -8,7 +8,10 @@ import signal
 import sys
 import threading
 import uuid
+from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence, TextIO
+
+import attrs
 
 from .summary import EXIT_CONFIG, EXIT_FAILED, Counters, RunReport, summary_block
 
@@ -72,6 +75,94 @@ def print_schema(report: RunReport, err: TextIO) -> None:
         err.write(f"  {name}: {sql_type}\n")
 
 
+@attrs.frozen
+class Selection:
+    """Which plugins a run asks for and which category it names, read before the settings.
+
+    The settings can only be checked once the selected plugins' options are known, so
+    this looks at the few places that name them (``--plugin``, ``--category``,
+    ``CATEGORY``, ``category:`` in ingest.yaml) without checking anything else.
+    """
+
+    plugins: tuple[str, ...] = ()
+    category: str | None = None
+
+
+def select(flags: Mapping[str, Any], environ: Mapping[str, str], *, cwd: Path | None = None) -> Selection:
+    from .config_file import peek_config
+
+    plugins = tuple(str(p).strip() for p in flags.get("plugins") or () if str(p).strip())
+    category = flags.get("category") or _env(environ, "CATEGORY")
+    if not category:
+        config = flags.get("config_path") or _env(environ, "INGEST_CONFIG")
+        if config:
+            path = Path(str(config))
+            path = path if path.is_absolute() else Path(cwd or Path.cwd()) / path
+            value = peek_config(path).get("category")
+            category = value if isinstance(value, str) else None
+    return Selection(plugins, str(category).strip() if category else None)
+
+
+def _env(environ: Mapping[str, str], name: str) -> str | None:
+    for key in (f"TRACEBLOC_{name}", name):
+        value = environ.get(key)
+        if value and value.strip():
+            return value.strip()
+    return None
+
+
+def plugin_options(pm, spec) -> list[tuple[Any, str]]:
+    """The options of the selected category and of every behaviour plugin, with their owners."""
+    from .loader import BrokenPluginError, PluginError, provider_of
+    from .options import Option
+
+    found: list[tuple[Any, str]] = []
+    if spec is not None:
+        owner = f"category {spec.name}"
+        found.extend((option, owner) for option in spec.options)
+    for impl in pm.hook.tb_options.get_hookimpls():
+        if impl.hookwrapper or impl.wrapper:
+            continue
+        owner = f"plugin {impl.plugin_name!r} ({provider_of(pm, impl.plugin)})"
+        try:
+            result = impl.function()
+        except Exception as exc:
+            raise BrokenPluginError(f"{owner} failed in tb_options: {type(exc).__name__}: {exc}") from exc
+        for option in result or ():
+            if not isinstance(option, Option):
+                raise PluginError(f"{owner}: tb_options returned a {type(option).__name__}, expected Option")
+            found.append((option, owner))
+    return found
+
+
+def prepare_plugins(pm, selection: Selection, plugins: Sequence[object] = ()):
+    """Register ``plugins`` inline, load the selected entry points; return (categories, spec or None).
+
+    Raises PluginError when a selected plugin cannot be loaded or combined.
+    """
+    from .loader import category_table, check_hooks, load_plugins, register_builtin
+
+    for plugin in plugins:
+        register_builtin(pm, plugin, f"inline:{type(plugin).__module__}.{type(plugin).__qualname__}")
+    categories = category_table(pm)
+    names = list(selection.plugins)
+    if not names and selection.category and selection.category not in categories:
+        names = [selection.category]  # a named category loads the plugin of that name
+    load_plugins(pm, names)
+    check_hooks(pm)
+    categories = category_table(pm)
+    return categories, _chosen(categories, selection)
+
+
+def _chosen(categories, selection: Selection):
+    name = selection.category
+    if name is None:
+        loaded = [n for n in categories if n in set(selection.plugins)] or list(categories)
+        name = loaded[0] if len(loaded) == 1 else None
+    found = categories.get(name) if name else None
+    return found[0] if found else None
+
+
 def run_ingestion(
     flags: Mapping[str, Any],
     environ: Mapping[str, str],
@@ -83,32 +174,32 @@ def run_ingestion(
     stop: threading.Event | None = None,
 ) -> RunReport:
     """Configure, run and report one ingestion; never raises for an input or config problem."""
-    from .loader import PluginError, category_table, check_hooks, load_plugins, new_plugin_manager, register_builtin
+    from .loader import PluginError, new_plugin_manager, provider_of
     from .settings import ConfigError, load_settings, require_table
 
     out = out or sys.stdout
     err = err or sys.stderr
+    pm = pm or new_plugin_manager()
+    selection = select(flags, environ)
+    plugin_error: PluginError | None = None
+    categories: dict = {}
+    spec = None
+    options: list = []
     try:
-        settings = load_settings(flags, environ)
+        categories, spec = prepare_plugins(pm, selection, plugins)
+        options = plugin_options(pm, spec)
+    except PluginError as exc:
+        plugin_error = exc
+    try:
+        settings = load_settings(flags, environ, options=options)
         require_table(settings)
     except ConfigError as exc:
-        return _refused(str(exc), err, out, table=flags.get("table"))
+        # a plugin that did not load declared no options: its keys would only add noise
+        return _refused(str(plugin_error or exc), err, out, table=flags.get("table"))
+    if plugin_error is not None:
+        return _refused(str(plugin_error), err, out, table=settings.table)
     configure_logging(settings.log_level)
     log.debug("settings: %s", settings.describe())
-
-    pm = pm or new_plugin_manager()
-    try:
-        for plugin in plugins:
-            register_builtin(pm, plugin, f"inline:{type(plugin).__module__}.{type(plugin).__qualname__}")
-        categories = category_table(pm)
-        names = list(settings.plugins)
-        if not names and settings.category and settings.category not in categories:
-            names = [settings.category]  # a category named in ingest.yaml loads the plugin of that name
-        load_plugins(pm, names)
-        check_hooks(pm)
-        categories = category_table(pm)
-    except PluginError as exc:
-        return _refused(str(exc), err, out, table=settings.table)
 
     chosen = settings.category
     if chosen is None:
@@ -129,7 +220,9 @@ def run_ingestion(
             out,
             table=settings.table,
         )
-    category = categories[chosen][0]
+    category, provider = categories[chosen]
+    if category.implementation is None:
+        return _refused(f"category {chosen!r} ({provider}) was declared without an implementation", err, out, table=settings.table)
 
     stop = stop or threading.Event()
     database = sink = None

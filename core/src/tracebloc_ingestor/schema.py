@@ -157,6 +157,8 @@ class TableSchema:
     """The typed feature columns of a dataset table, in table order."""
 
     features: tuple[Column, ...] = ()
+    #: whether the columns were inferred from the data rather than declared (reported so it can be pinned)
+    inferred: bool = attrs.field(default=False, eq=False)
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, str]) -> "TableSchema":

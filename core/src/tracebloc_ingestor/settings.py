@@ -8,10 +8,9 @@ collected and raised together as one :class:`ConfigError`.
 from __future__ import annotations
 
 import codecs
-import math
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -22,10 +21,12 @@ import sqlalchemy
 from sqlalchemy.engine import make_url
 
 from .config_file import ConfigError, Problem, read_config, usable_part
+from .options import DERIVED, Choice, Integer, Number, Option, OptionError, OptionValues, PathValue, Text, option_clashes
 from .schema import SchemaError, check_column_name, parse_sql_type
 
 __all__ = [
     "API_URLS",
+    "CORE_OPTIONS",
     "ENV_NAMES",
     "ConfigError",
     "Problem",
@@ -46,59 +47,70 @@ DATA_ID_STRATEGIES = ("content_hash", "column", "uuid")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 AUTH_SCHEMES = ("Token", "Bearer")
 SOURCE_FORMATS = ("csv", "json", "parquet")
-RESIZE_POLICIES = ("reject", "resize", "pad")
-# 8192 x 8192: far above any training image, far below what exhausts a pod's memory.
-DEFAULT_MAX_PIXELS = 8192 * 8192
 _EXTENSION_FORMATS = {
     ".csv": "csv", ".tsv": "csv", ".txt": "csv",
     ".json": "json", ".jsonl": "json", ".ndjson": "json",
     ".parquet": "parquet",
 }
 
-# Settings field -> environment variable (the contract's names; see _env_candidates for the prefix).
-ENV_NAMES = {
-    "client_id": "CLIENT_ID",
-    "client_password": "CLIENT_PASSWORD",
-    "backend_token": "BACKEND_TOKEN",
-    "client_env": "CLIENT_ENV",
-    "client_pvc": "CLIENT_PVC",
-    "mysql_host": "MYSQL_HOST",
-    "mysql_port": "MYSQL_PORT",
-    "db_user": "DB_USER",
-    "db_password": "DB_PASSWORD",
-    "db_name": "DB_NAME",
-    "src_path": "SRC_PATH",
-    "label_file": "LABEL_FILE",
-    "table": "TABLE_NAME",
-    "title": "TITLE",
-    "log_level": "LOG_LEVEL",
-    "batch_size": "BATCH_SIZE",
-    "config_path": "INGEST_CONFIG",
-    "api_url": "TRACEBLOC_API_URL",
-    "storage_path": "STORAGE_PATH",
-    "api_deadline": "TRACEBLOC_API_DEADLINE",
-    "database_url": "DATABASE_URL",
-    "intent": "DATA_INTENT",
-    "label_column": "LABEL_COLUMN",
-    "output_dir": "TRACEBLOC_OUTPUT_DIR",
-    "auth_scheme": "TRACEBLOC_AUTH_SCHEME",
-    "category": "CATEGORY",
-    "resize_policy": "RESIZE_POLICY",
-    "full_decode": "FULL_DECODE",
-    "max_pixels": "MAX_PIXELS",
-    "min_size": "MIN_SIZE",
-    "time_column": "TIME_COLUMN",
-}
-# CLI spelling of fields whose flag is not simply --field-name.
-_FLAG_NAMES = {
-    "plugins": "--plugin",
-    "table": "--table",
-    "data_id_strategy": "--data-id",
-    "report_path": "--report",
-    "rejects_path": "--rejects",
-    "config_path": "--config",
-}
-_SECRETS = frozenset({"database_url", "db_password", "client_password", "backend_token"})
+
+def _core(name: str, help: str, *, env: str | None = None, flag: str | None = DERIVED, yaml: str | None = None,
+          type: Any = Text(), default: Any = None, secret: bool = False, metavar: str | None = None) -> Option:
+    # The core's own options: forms are given explicitly (the contract's names), never derived.
+    return Option(name, type=type, default=default, help=help, env=env, flag=flag, yaml=yaml, secret=secret, metavar=metavar)
+
+
+#: Every setting of the core, once: its flag, variable and ingest.yaml key, type and help.
+#: ``tb-ingest --help``, the environment table and the ingest.yaml schema are built from
+#: these plus the selected plugin's options. Settings whose value needs more than one
+#: form's worth of rules (label, schema, data_id, the source table) are parsed by the
+#: functions below, but still declared here.
+CORE_OPTIONS: tuple[Option, ...] = (
+    _core("category", "The category to run (default: the one category the loaded plugins provide)", env="CATEGORY", yaml="category"),
+    _core("config_path", "An ingest.yaml", env="INGEST_CONFIG", flag="--config", type=PathValue("cwd")),
+    _core("table", "Destination table (and dataset folder) name", env="TABLE_NAME", yaml="table"),
+    _core("title", "Dataset title (default: '<table> - <run id prefix>')", env="TITLE", yaml="title"),
+    _core("intent", "train or test", env="DATA_INTENT", yaml="intent", type=Choice(*INTENTS), default="train"),
+    _core("src_path", "Root of the raw data; relative paths resolve against it (default: the folder of ingest.yaml, else the working folder)",
+          env="SRC_PATH", type=PathValue("cwd")),
+    _core("label_file", "The table or manifest to read (CSV, JSON, JSON lines, Parquet), relative to the source root",
+          env="LABEL_FILE", yaml="csv", type=PathValue()),
+    _core("label_column", "The target column of the source", env="LABEL_COLUMN", yaml="label", default="label"),
+    _core("label_policy", "How labels leave the cluster: passthrough or bucket", yaml="label.policy", type=Choice(*LABEL_POLICIES)),
+    _core("data_id_strategy", "Record identity: content_hash, column or uuid", flag="--data-id", yaml="data_id.strategy",
+          type=Choice(*DATA_ID_STRATEGIES), default="content_hash"),
+    _core("data_id_column", "The id column for --data-id column", yaml="data_id.column"),
+    _core("batch_size", "Rows per batch", env="BATCH_SIZE", type=Integer(minimum=1), default=50_000),
+    _core("log_level", "DEBUG, INFO, WARNING or ERROR", env="LOG_LEVEL", type=Choice(*LOG_LEVELS), default="WARNING"),
+    _core("output_dir", "Local folder for the SQLite file, offline metadata and rejects report (default ./tracebloc-output)",
+          env="TRACEBLOC_OUTPUT_DIR", type=PathValue("cwd")),
+    _core("metadata_out", "Where the offline registration JSON goes", type=PathValue("cwd")),
+    _core("report_path", "Write a machine-readable JSON report here", flag="--report", type=PathValue("cwd")),
+    _core("rejects_path", "Local rejects report (JSON lines, with values)", flag="--rejects", type=PathValue("cwd")),
+    _core("database_url", "A full SQLAlchemy URL; overrides the MYSQL_*/DB_* variables", env="DATABASE_URL", secret=True, metavar="URL"),
+    _core("mysql_host", "Database host; unset: an embedded SQLite file", env="MYSQL_HOST", flag=None),
+    _core("mysql_port", "Database port", env="MYSQL_PORT", flag=None, type=Integer(1, 65535), default=3306),
+    _core("db_user", "Database user (required with MYSQL_HOST)", env="DB_USER", flag=None),
+    _core("db_password", "Database password", env="DB_PASSWORD", flag=None, secret=True),
+    _core("db_name", "Database name", env="DB_NAME", flag=None, default="training_test_datasets"),
+    _core("storage_path", "Root of the shared volume for dataset files", env="STORAGE_PATH", type=PathValue("cwd"),
+          default=Path("/data/shared")),
+    _core("client_pvc", "Name of the PVC shared with the client", env="CLIENT_PVC", flag=None, default="client-pvc"),
+    _core("client_id", "Client credentials, exchanged for a token (with CLIENT_PASSWORD)", env="CLIENT_ID", flag=None),
+    _core("client_password", "Client password", env="CLIENT_PASSWORD", flag=None, secret=True),
+    _core("backend_token", "A ready backend token (preferred over CLIENT_ID/CLIENT_PASSWORD)", env="BACKEND_TOKEN", flag=None, secret=True),
+    _core("client_env", "Backend to register with: prod, stg or dev", env="CLIENT_ENV", type=Choice(*API_URLS), default="prod"),
+    _core("api_url", "Explicit backend base URL (overrides CLIENT_ENV)", env="TRACEBLOC_API_URL", metavar="URL"),
+    _core("api_deadline", "Seconds a backend call may keep retrying", env="TRACEBLOC_API_DEADLINE", flag=None,
+          type=Number(above=0), default=300.0),
+    _core("auth_scheme", "Token or Bearer", env="TRACEBLOC_AUTH_SCHEME", type=Choice(*AUTH_SCHEMES), default="Token"),
+)
+_CORE = {option.name: option for option in CORE_OPTIONS}
+# Settings field -> environment variable (the contract's names; TRACEBLOC_-prefixed too).
+ENV_NAMES = {option.name: option.env for option in CORE_OPTIONS if option.env}
+# Settings fields given only by Python callers (BaseIngestor.ingest) or as bare switches.
+_FLAG_ONLY = {"plugins": "--plugin", "validate_only": "--validate-only", "source_format": "--source-format"}
+_SECRETS = frozenset(option.name for option in CORE_OPTIONS if option.secret)
 
 _TABLE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 MAX_TABLE_NAME_LENGTH = 63
@@ -148,21 +160,12 @@ class Settings:
     src_path: Path = attrs.field(converter=Path)
     label_file: Path | None = attrs.field(default=None, converter=_optional_path)
     source_format: str | None = None
-    images: Path | None = attrs.field(default=None, converter=_optional_path)
-    annotations: Path | None = attrs.field(default=None, converter=_optional_path)
-    masks: Path | None = attrs.field(default=None, converter=_optional_path)
-    texts: Path | None = attrs.field(default=None, converter=_optional_path)
-    sequences: Path | None = attrs.field(default=None, converter=_optional_path)
     label_column: str | None = "label"
     label_policy: str | None = None
     schema: Mapping[str, str] | None = attrs.field(default=None, converter=_optional_map)
-    time_column: str | None = None
-    target_size: tuple[int, int] | None = None
-    number_of_keypoints: int | None = None
     data_id_strategy: str = "content_hash"
     data_id_column: str | None = None
     csv_options: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_map)
-    file_options: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_map)
     # run behaviour
     batch_size: int = 50_000
     log_level: str = "WARNING"
@@ -181,11 +184,6 @@ class Settings:
     # files / cluster
     storage_path: Path = attrs.field(default=Path("/data/shared"), converter=Path)
     client_pvc: str = "client-pvc"
-    # images (file-bearing image categories)
-    resize_policy: str = "reject"
-    full_decode: bool = False
-    max_pixels: int = DEFAULT_MAX_PIXELS
-    min_size: tuple[int, int] | None = None
     # backend
     client_id: str | None = None
     client_password: str | None = attrs.field(default=None, repr=False)
@@ -195,6 +193,8 @@ class Settings:
     api_deadline: float = 300.0
     auth_scheme: str = "Token"
     config_path: Path | None = attrs.field(default=None, converter=_optional_path)
+    #: the values of the plugins' options (the selected category's and behaviour plugins')
+    options: OptionValues = attrs.field(factory=OptionValues)
     origins: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_map, eq=False, repr=False)
 
     def database_url_or_default(self) -> str:
@@ -232,7 +232,7 @@ class Settings:
         """A JSON-ready view for logs and reports: secrets only as "set"/"unset"."""
         out: dict[str, Any] = {}
         for field in attrs.fields(Settings):
-            if field.name == "origins":
+            if field.name in ("origins", "options"):
                 continue
             value = getattr(self, field.name)
             if field.name == "database_url":
@@ -242,7 +242,8 @@ class Settings:
             out[field.name] = _jsonable(value)
         out["effective_database_url"] = _masked_url(self.database_url_or_default())
         out["api_base_url"] = self.api_base_url()
-        out["origins"] = dict(self.origins)
+        out["options"] = self.options.describe()
+        out["origins"] = {**self.origins, **{f"options.{k}": v for k, v in self.options.origins.items()}}
         return out
 
 
@@ -315,17 +316,17 @@ class _Loader:
 
     # -- sources ------------------------------------------------------------------------------
 
-    def flag(self, field: str) -> tuple[Any, str] | None:
+    def flag(self, field: str, option: Option | None = None) -> tuple[Any, str] | None:
         value = self.flags.get(field)
         if value is None or value is False or value == "" or (isinstance(value, (tuple, list)) and not value):
             return None
-        return value, _FLAG_NAMES.get(field, "--" + field.replace("_", "-"))
+        option = option or _CORE.get(field)
+        name = option.flag if option is not None and option.flag else _FLAG_ONLY.get(field, "--" + field.replace("_", "-"))
+        return value, name
 
-    def env(self, field: str) -> tuple[str, str] | None:
-        base = ENV_NAMES.get(field)
-        if base is None:
-            return None
-        for name in _env_candidates(base):
+    def env(self, field: str, option: Option | None = None) -> tuple[str, str] | None:
+        option = option or _CORE.get(field)
+        for name in option.env_names if option is not None else ():
             value = self.environ.get(name)
             if value is not None and value.strip():
                 return value, f"environment {name}"
@@ -341,12 +342,12 @@ class _Loader:
             return None
         return node, f"{self.yaml_name}: {'.'.join(keys)}"
 
-    def pick(self, field: str, *yaml_keys: str) -> tuple[Any, str, str]:
+    def pick(self, field: str, *yaml_keys: str, option: Option | None = None) -> tuple[Any, str, str]:
         """(raw value, origin, source kind) of ``field`` from the highest source that has it."""
-        got = self.flag(field)
+        got = self.flag(field, option)
         if got:
             return got[0], got[1], "flag"
-        got = self.env(field)
+        got = self.env(field, option)
         if got:
             return got[0], got[1], "env"
         got = self.yaml(*yaml_keys) if yaml_keys else None
@@ -369,16 +370,26 @@ class _Loader:
             raw = raw.strip()
         try:
             value = parse(raw, kind)
-        except _Bad as bad:
+        except (_Bad, OptionError) as bad:
             self.problem(origin, str(bad))
             value = default
         self.set(field, value, origin)
         return value
 
-    def path_field(self, field: str, base: Path, *yaml_keys: str) -> Path | None:
-        raw, origin, kind = self.pick(field, *yaml_keys)
+    def core(self, field: str, *, parse: Callable[[Any, str], Any] | None = None) -> Any:
+        """A core setting declared in CORE_OPTIONS, read in every form it has."""
+        option = _CORE[field]
+        parse = parse or (lambda raw, kind: option.type.parse(raw))
+        return self.field(field, option.default, parse, *option.yaml_path)
+
+    def path_field(self, field: str, base: Path, *yaml_keys: str, option: Option | None = None) -> Path | None:
+        raw, origin, kind = self.pick(field, *yaml_keys, option=option)
         if raw is _UNSET:
             self.set(field, None, "default")
+            return None
+        if not isinstance(raw, (str, os.PathLike)) or not str(raw).strip() or "\x00" in str(raw):
+            self.problem(origin, "must be a non-empty path")
+            self.set(field, None, origin)
             return None
         # ingest.yaml paths are relative to the file; others to their given base.
         root = self.yaml_dir if kind == "yaml" and self.yaml_dir is not None else base
@@ -386,24 +397,36 @@ class _Loader:
         self.set(field, value, origin)
         return value
 
+    def option(self, option: Option, src_path: Path) -> tuple[Any, str]:
+        """(typed value, origin) of a plugin's option, from the highest source that has it."""
+        if isinstance(option.type, PathValue):
+            base = src_path if option.type.relative_to == "source" else self.cwd
+            value = self.path_field(option.name, base, *option.yaml_path, option=option)
+            origin = self.origins.pop(option.name)
+            self.values.pop(option.name)
+            if value is None and option.default is not None:
+                value = _absolute(option.default, base)  # a relative default means "under the source root"
+            return value, origin
+        raw, origin, kind = self.pick(option.name, *option.yaml_path, option=option)
+        if raw is _UNSET:
+            return option.default, "default"
+        if not option.secret and isinstance(raw, str):
+            raw = raw.strip()
+        try:
+            return option.type.parse(raw), origin
+        except OptionError as bad:
+            # a secret's value must not reach a message, however the type words it
+            self.problem(origin, "is not accepted" if option.secret else str(bad))
+            return option.default, origin
+
 
 class _Bad(ValueError):
     """A value that cannot be used; the message says what is accepted."""
 
 
-def _env_candidates(base: str) -> tuple[str, ...]:
-    # Names already in the TRACEBLOC_ namespace are not prefixed twice.
-    return (base,) if base.startswith("TRACEBLOC_") else ("TRACEBLOC_" + base, base)
-
-
 def _absolute(raw: Any, base: Path) -> Path:
     path = Path(str(raw))
     return Path(os.path.normpath(path if path.is_absolute() else base / path))
-
-
-def _quoted(raw: Any) -> str:
-    text = repr(raw)
-    return f"{text} " if len(text) <= 34 else ""
 
 
 def _text(raw: Any, kind: str) -> str:
@@ -412,50 +435,10 @@ def _text(raw: Any, kind: str) -> str:
     return raw
 
 
-def _int(low: int, high: int | None = None) -> Callable[[Any, str], int]:
-    def parse(raw: Any, kind: str) -> int:
-        rule = f"must be a whole number of at least {low:,}" if high is None else f"must be a whole number from {low} to {high}"
-        if isinstance(raw, bool):
-            raise _Bad(rule)
-        try:
-            value = raw if isinstance(raw, int) else int(str(raw).strip())
-        except ValueError:
-            raise _Bad(f"{_quoted(raw)}is not a number; {rule}") from None
-        if value < low or (high is not None and value > high):
-            raise _Bad(f"{value} is out of range; {rule}")
-        return value
-
-    return parse
-
-
-def _positive_float(raw: Any, kind: str) -> float:
-    rule = "must be a number of seconds above 0"
-    if isinstance(raw, bool):
-        raise _Bad(rule)
-    try:
-        value = float(raw)
-    except (TypeError, ValueError):
-        raise _Bad(f"{_quoted(raw)}is not a number; {rule}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise _Bad(rule)
-    return value
-
-
-def _choice(choices: tuple[str, ...], fold: Callable[[str], str] = str.lower) -> Callable[[Any, str], str]:
-    canonical = {fold(c): c for c in choices}
-
-    def parse(raw: Any, kind: str) -> str:
-        if isinstance(raw, str) and fold(raw) in canonical:
-            return canonical[fold(raw)]
-        raise _Bad(f"{_quoted(raw)}is not accepted; use one of: {', '.join(choices)}")
-
-    return parse
-
-
 def _category(raw: Any, kind: str) -> str:
     if isinstance(raw, str) and _CATEGORY_RE.match(raw):
         return raw
-    raise _Bad(f"{_quoted(raw)}is not a category name: lower-case letters, digits and underscores, starting with a letter")
+    raise _Bad("is not a category name: lower-case letters, digits and underscores, starting with a letter")
 
 
 def _table(raw: Any, kind: str) -> str:
@@ -494,36 +477,11 @@ def _database_url(raw: Any, kind: str) -> str:
     return str(raw)
 
 
-def _target_size(raw: Any, kind: str) -> tuple[int, int]:
-    if isinstance(raw, str):
-        raw = [p for p in re.split(r"[x,\s]+", raw) if p]
-    if (
-        isinstance(raw, (list, tuple))
-        and len(raw) == 2
-        and all(isinstance(v, (int, str)) and not isinstance(v, bool) and str(v).strip().isdigit() and int(v) > 0 for v in raw)
-    ):
-        return int(raw[0]), int(raw[1])
-    raise _Bad("must be [width, height] with two positive whole numbers")
-
-
-def _bool(raw: Any, kind: str) -> bool:
-    if isinstance(raw, bool):
-        return raw
-    text = str(raw).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off"):
-        return False
-    raise _Bad(f"{_quoted(raw)}is not accepted; use true or false")
-
-
-def _image_options(ld: "_Loader") -> None:
-    """Image checks: flags/env, or spec.file_options in ingest.yaml."""
-    where = ("spec", "file_options")
-    ld.field("resize_policy", "reject", _choice(RESIZE_POLICIES), *where, "resize_policy")
-    ld.field("full_decode", False, _bool, *where, "full_decode")
-    ld.field("max_pixels", DEFAULT_MAX_PIXELS, _int(1), *where, "max_pixels")
-    ld.field("min_size", None, _target_size, *where, "min_size")
+def _seconds(raw: Any, kind: str) -> float:
+    try:
+        return Number(above=0).parse(raw)
+    except OptionError:
+        raise _Bad("must be a number of seconds above 0") from None
 
 
 def _mapping(raw: Any, kind: str) -> Mapping:
@@ -536,29 +494,45 @@ def _format_of(path: Path) -> str | None:
     return _EXTENSION_FORMATS.get(path.suffix.lower())
 
 
-def load_settings(flags: Mapping[str, Any], environ: Mapping[str, str], *, cwd: Path | None = None) -> Settings:
+def load_settings(
+    flags: Mapping[str, Any],
+    environ: Mapping[str, str],
+    *,
+    cwd: Path | None = None,
+    options: Sequence[Option | tuple[Option, str]] = (),
+) -> Settings:
     """Merge flags > environment > ingest.yaml > defaults into validated :class:`Settings`.
 
-    ``flags`` are keyed by Settings field name; None (or an empty tuple, or False for
-    ``validate_only``) means "not given". Raises ConfigError listing every problem.
+    ``flags`` are keyed by Settings field (or plugin option) name; None (or an empty
+    tuple, or False for a switch) means "not given". ``options`` are the plugins'
+    declared options (optionally paired with the name of their owner); their values
+    land in ``Settings.options`` and their keys are allowed in ``ingest.yaml``. Raises
+    ConfigError listing every problem.
     """
-    unknown = set(flags) - {f.name for f in attrs.fields(Settings)} | ({"origins"} & set(flags))
+    declared = [item if isinstance(item, tuple) else (item, "a plugin") for item in options]
+    plugin_names = {option.name for option, _ in declared}
+    fields = {f.name for f in attrs.fields(Settings)} - {"origins", "options"}
+    unknown = set(flags) - fields - plugin_names
     if unknown:
-        raise TypeError(f"load_settings got flags that are no Settings field: {', '.join(sorted(unknown))}")
+        raise TypeError(f"load_settings got flags that are no Settings field or option: {', '.join(sorted(unknown))}")
     cwd = Path(os.path.abspath(cwd if cwd is not None else Path.cwd()))
     ld = _Loader(flags=flags, environ=environ, cwd=cwd)
+    clashes = option_clashes([(o, "tracebloc-ingestor") for o in CORE_OPTIONS] + declared)
+    for clash in clashes:
+        ld.problem("plugin options", clash)
 
     # The config file first: it supplies values and is the default source root.
     config_path = ld.path_field("config_path", cwd)
     if config_path is not None:
         ld.yaml_name = config_path.name
         ld.yaml_dir = config_path.parent
-        doc, yaml_problems = read_config(config_path)
+        plugin_options = [option for option, _ in declared]
+        doc, yaml_problems = read_config(config_path, plugin_options)
         if yaml_problems and not doc and not config_path.exists():
             ld.problem(ld.origins["config_path"], f"config file {config_path} does not exist")
         else:
             ld.problems.extend(yaml_problems)
-        ld.yaml_doc = usable_part(doc) if doc else {}
+        ld.yaml_doc = usable_part(doc, plugin_options) if doc else {}
 
     src_default = ld.yaml_dir if ld.yaml_dir is not None else cwd
     src_path = ld.path_field("src_path", cwd) or src_default
@@ -567,36 +541,30 @@ def load_settings(flags: Mapping[str, Any], environ: Mapping[str, str], *, cwd: 
     ld.values["src_path"] = src_path
 
     # what to run
-    ld.field("category", None, _category, "category")
+    ld.core("category", parse=_category)
     plugins = ld.flag("plugins")
-    plugin_names = tuple(str(p) for p in plugins[0]) if plugins else ()
-    for name in plugin_names:
+    names = tuple(str(p) for p in plugins[0]) if plugins else ()
+    for name in names:
         if not name.strip():
             ld.problem("--plugin", "a plugin name must not be empty")
-    ld.set("plugins", plugin_names, plugins[1] if plugins else "default")
-    ld.field("table", None, _table, "table")
-    ld.field("title", None, _text)
-    ld.field("intent", "train", _choice(INTENTS), "intent")
+    ld.set("plugins", names, plugins[1] if plugins else "default")
+    ld.core("table", parse=_table)
+    ld.core("title", parse=_text)
+    ld.core("intent")
 
     # where the input is
     _label_file(ld, src_path)
-    for name in ("images", "annotations", "masks", "texts", "sequences"):
-        ld.path_field(name, src_path, name)
     _label(ld)
     _schema(ld)
-    ld.field("time_column", None, _text, "time_column")
-    ld.field("target_size", None, _target_size, "target_size")
-    ld.field("number_of_keypoints", None, _int(1), "number_of_keypoints")
-    ld.field("data_id_strategy", "content_hash", _choice(DATA_ID_STRATEGIES), "data_id", "strategy")
-    ld.field("data_id_column", None, _text, "data_id", "column")
+    ld.core("data_id_strategy")
+    ld.core("data_id_column", parse=_text)
     _data_id_rule(ld)
     ld.field("csv_options", {}, _mapping, "spec", "csv_options")
-    ld.field("file_options", {}, _mapping, "spec", "file_options")
     _csv_encoding(ld)
 
     # run behaviour
-    ld.field("batch_size", 50_000, _int(1))
-    ld.field("log_level", "WARNING", _choice(LOG_LEVELS, str.upper))
+    ld.core("batch_size")
+    ld.core("log_level")
     ld.set("validate_only", bool(flags.get("validate_only")), "--validate-only" if flags.get("validate_only") else "default")
     output_dir = ld.path_field("output_dir", cwd)
     if output_dir is None:
@@ -605,35 +573,40 @@ def load_settings(flags: Mapping[str, Any], environ: Mapping[str, str], *, cwd: 
         ld.path_field(name, cwd)
 
     # database
-    ld.field("database_url", None, _database_url)
-    ld.field("mysql_host", None, _text)
-    ld.field("mysql_port", 3306, _int(1, 65535))
-    ld.field("db_user", None, _text)
-    ld.field("db_password", None, _text)
-    ld.field("db_name", "training_test_datasets", _text)
+    ld.core("database_url", parse=_database_url)
+    for name in ("mysql_host", "db_user", "db_password", "db_name"):
+        ld.core(name, parse=_text)
+    ld.core("mysql_port")
     if ld.values["mysql_host"] and not ld.values["database_url"] and not ld.values["db_user"]:
         ld.problem("DB_USER", "is required when MYSQL_HOST is set (there is no built-in database user)")
 
     # files / cluster
     storage = ld.path_field("storage_path", cwd)
     if storage is None:
-        ld.set("storage_path", Path("/data/shared"), "default")
-    ld.field("client_pvc", "client-pvc", _pvc)
-    _image_options(ld)
+        ld.set("storage_path", _CORE["storage_path"].default, "default")
+    ld.core("client_pvc", parse=_pvc)
 
     # backend
-    ld.field("client_id", None, _text)
-    ld.field("client_password", None, _text)
-    ld.field("backend_token", None, _text)
+    for name in ("client_id", "client_password", "backend_token"):
+        ld.core(name, parse=_text)
     _credential_pair(ld)
-    ld.field("client_env", "prod", _choice(tuple(API_URLS)))
-    ld.field("api_url", None, _api_url)
-    ld.field("api_deadline", 300.0, _positive_float)
-    ld.field("auth_scheme", "Token", _choice(AUTH_SCHEMES))
+    ld.core("client_env")
+    ld.core("api_url", parse=_api_url)
+    ld.core("api_deadline", parse=_seconds)
+    ld.core("auth_scheme")
+
+    # the plugins' own options
+    values: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    for option, _owner in declared:
+        if option.name in values or option.name in fields:
+            continue  # a clash, reported above
+        values[option.name], origins[option.name] = ld.option(option, src_path)
+    secret = [option.name for option, _ in declared if option.secret]
 
     if ld.problems:
         raise ConfigError(_unique(ld.problems))
-    return Settings(**ld.values, origins=ld.origins)
+    return Settings(**ld.values, options=OptionValues(values, origins, secret), origins=ld.origins)
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:
@@ -650,8 +623,8 @@ def _label_file(ld: _Loader, src_path: Path) -> None:
     given = ld.flag("source_format")
     if given:
         try:
-            ld.set("source_format", _choice(SOURCE_FORMATS)(str(given[0]).strip(), "flag"), given[1])
-        except _Bad as bad:
+            ld.set("source_format", Choice(*SOURCE_FORMATS).parse(str(given[0]).strip()), given[1])
+        except OptionError as bad:
             ld.problem(given[1], str(bad))
 
 
@@ -660,7 +633,7 @@ def _label(ld: _Loader) -> None:
     node = ld.yaml("label")
     column_keys: tuple[str, ...] = ("label",) if node and isinstance(node[0], str) else ("label", "column")
     ld.field("label_column", "label", _text, *column_keys)
-    ld.field("label_policy", None, _choice(LABEL_POLICIES), "label", "policy")
+    ld.core("label_policy")
 
 
 def _schema(ld: _Loader) -> None:
@@ -713,7 +686,7 @@ def _csv_encoding(ld: _Loader) -> None:
     except LookupError:
         origin = ld.origins["csv_options"]
         where = f"{origin}.encoding" if origin.startswith(f"{ld.yaml_name}: ") else origin
-        ld.problem(where, f"{_quoted(encoding)}is not a known text encoding (e.g. utf-8, latin-1, cp1252)")
+        ld.problem(where, "is not a known text encoding (e.g. utf-8, latin-1, cp1252)")
 
 
 def _credential_pair(ld: _Loader) -> None:

@@ -15,7 +15,6 @@ from .store import (
     FileStore,
     FileStoreError,
     StoredFile,
-    dataset_identity,
 )
 
 __all__ = [
@@ -27,7 +26,6 @@ __all__ = [
     "PathProblem",
     "StoredFile",
     "TEMP_PREFIX",
-    "dataset_identity",
     "member_path",
     "relative_name",
 ]

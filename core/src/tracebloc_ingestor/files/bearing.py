@@ -1,59 +1,159 @@
-"""The base of categories whose records refer to files (images, texts, masks, ...).
+"""The base of categories whose records name files (images, texts, audio, ...).
 
-A manifest batch gets two host columns: ``_tb_member``, the file column's value as a
-path inside the category's folder (as :meth:`FileBearingIngestor.member_of` resolves
-it), and ``_tb_file``, the same path relative to the source root, for messages and
-validators. The files themselves go to ``<storage_path>/<table>/`` through a
-:class:`~tracebloc_ingestor.files.FileStore`.
+:class:`FileCategory` does what every such category needs, so that a data type adds
+only its own rules:
+
+* **manifest paths**: each manifest row's file column becomes ``_tb_member`` (a path
+  inside the category's folder, its extension found on disk when the manifest leaves
+  it out) and ``_tb_file`` (the same path relative to the source root, for messages);
+  a value that leads outside the folder is refused;
+* **one flat folder**: two referenced files whose stored names would collide are
+  refused, and so is a companion file (a mask, an annotation) whose name collides;
+* **parallel inspection**: each referenced file is checked once, in worker threads,
+  by the category's :meth:`~FileCategory.inspect`; a file named by several rows is
+  read once;
+* **storing**: the write pass stores each file once through the run's file store
+  (``ctx.files``), with the category's processed bytes where it produces them (a
+  resized image), plus once-per-run extra files (a tokenizer);
+* **statistics**: each stored file is described once, and its bytes on the shared
+  volume count towards the registration's ``size_bytes``.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Iterator
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Iterator
 
+import attrs
 import pyarrow as pa
 
+from ..batches import EXTENSION, FILE, FILENAME, MEMBER, ROW, set_column
 from ..ingestors import BaseIngestor
-from .store import DEFAULT_WORKERS, FileStore
+from ..issues import Issue
+from ..schema import TableSchema
+from .paths import PathProblem, member_path, relative_name
+from .store import DEFAULT_WORKERS, CopyJob, FileStore
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..context import RunContext
 
-MEMBER = "_tb_member"
-FILE = "_tb_file"
+__all__ = ["Companion", "FileCategory", "FileCheck", "FileFacts", "FileProblem"]
 
 
-class FileBearingIngestor(BaseIngestor):
-    """Records that name files under one folder of the source; subclasses say which and how."""
+class FileProblem(Exception):
+    """Raised by :meth:`FileCategory.inspect`: the file breaks ``rule``; ``message`` says how (no content)."""
+
+    def __init__(self, rule: str, message: str) -> None:
+        super().__init__(message)
+        self.rule = rule
+        self.message = message
+
+
+@attrs.frozen
+class FileFacts:
+    """What :meth:`FileCategory.inspect` learns by default: the file's size in bytes."""
+
+    size: int
+
+
+@attrs.frozen
+class Companion:
+    """A file that belongs to a record besides its own (a mask, an annotation).
+
+    ``kind`` names the folder option it lives in (``masks``), ``member`` is the path
+    inside that folder, ``rel`` the path relative to the source root (for messages).
+    """
+
+    kind: str
+    member: str
+    rel: str
+
+
+class FileCheck:
+    """The outcome of checking one record's files in a worker thread.
+
+    ``facts`` is what ``inspect`` returned; companions' checks add ``problems``
+    (``(rule, message, file relative to the source root)``) or set ``extra`` (what the
+    category derives from them, a label say; read back with ``file_extra``).
+    """
+
+    __slots__ = ("facts", "problems", "extra")
+
+    def __init__(self) -> None:
+        self.facts: Any = None
+        self.problems: list[tuple[str, str, str]] = []
+        self.extra: Any = None
+
+
+class _FileState:
+    def __init__(self) -> None:
+        self.header_done = False
+        self.facts: dict[str, Any] = {}  # file rel -> facts, sound files only
+        self.extra: dict[str, Any] = {}  # file rel -> what the category derived
+        self.bad: set[str] = set()
+        self.stems: dict[str, str] = {}  # stored stem -> file rel
+        self.names: dict[str, str] = {}  # stored companion name -> its rel
+        self.pending: dict[str, list[CopyJob]] = {}  # stored name -> its copies, for the current batch
+        self.described: set[str] = set()
+        self.extras_stored = False
+        self.extras_counted = False
+
+
+def default_workers() -> int:
+    return max(2, min(8, 2 * (os.cpu_count() or 1)))
+
+
+class FileCategory(BaseIngestor):
+    """Records that name files under one folder of the source; subclasses add their rules.
+
+    Set ``folder_option`` to the name of a path option the category declares (its
+    value is the folder; unset, the folder is ``<source root>/<folder_option>``),
+    ``extensions`` to the accepted file extensions, and override :meth:`inspect` to
+    check one file. The remaining methods are optional hooks.
+    """
 
     file_bearing = True
     #: the manifest column naming each record's file
-    file_column: ClassVar[str] = "filename"
+    file_column: ClassVar[str] = FILENAME
     #: manifest columns that describe files, not features
-    file_columns: ClassVar[tuple[str, ...]] = ("filename",)
+    file_columns: ClassVar[tuple[str, ...]] = (FILENAME,)
+    #: the option holding the files' folder, and the folder's default name under the source root
+    folder_option: ClassVar[str] = "files"
+    #: accepted extensions (lower case, with the dot); tried in order when the manifest gives none
+    extensions: ClassVar[tuple[str, ...]] = ()
+    #: every file is stored as ``<stem><stored_extension>`` (None: its own extension)
+    stored_extension: ClassVar[str | None] = None
+    #: whether a file may be named by one record only
+    one_record_per_file: ClassVar[bool] = False
+    #: whether the manifest carries the label column (False: the category derives it)
+    manifest_label: ClassVar[bool] = True
     #: rows per batch: bounds the per-batch work lists (checks, copy jobs, rows) whatever BATCH_SIZE says
     max_batch_rows: ClassVar[int] = 10_000
 
-    def member_of(self, ctx: "RunContext", value: Any) -> str | None:
-        """The file column's value as a path inside the folder (None when it names no file)."""
-        if value is None or not str(value).strip():
-            return None
-        return str(value).strip()
+    # -- folders --------------------------------------------------------------------
 
-    def manifest_prefix(self, ctx: "RunContext") -> str:
-        """The referenced files' folder relative to the source root (for ``_tb_file``)."""
-        raise NotImplementedError
+    def folder(self, ctx: "RunContext", kind: str | None = None) -> Path:
+        """The folder of ``kind`` (an option's name; default ``folder_option``)."""
+        kind = kind or self.folder_option
+        given = ctx.options.get(kind)
+        return Path(given) if given is not None else ctx.source_root / kind
 
-    def store_workers(self, ctx: "RunContext") -> int:
-        return DEFAULT_WORKERS
+    def folder_rel(self, ctx: "RunContext", kind: str | None = None) -> str:
+        return ctx.relative(self.folder(ctx, kind))
 
-    def destination(self, ctx: "RunContext") -> Path:
-        return Path(ctx.settings.storage_path) / ctx.table
+    def workers(self, ctx: "RunContext") -> int:
+        """Threads that inspect and store files."""
+        return default_workers()
 
     def make_store(self, ctx: "RunContext") -> FileStore:
-        """The store of this run; override to change workers or how sources are opened."""
-        return FileStore(self.destination(ctx), workers=self.store_workers(ctx))
+        return FileStore(ctx.destination, workers=self.workers(ctx) or DEFAULT_WORKERS)
+
+    def _files(self, ctx: "RunContext") -> _FileState:
+        return ctx.state(f"files:{self.category}", _FileState)
+
+    # -- discovery ------------------------------------------------------------------
 
     def discover(self, ctx: "RunContext") -> Iterator[pa.RecordBatch]:
         for batch in super().discover(ctx):
@@ -66,10 +166,350 @@ class FileBearingIngestor(BaseIngestor):
             members = [self.member_of(ctx, v) for v in batch.column(self.file_column).to_pylist()]
         else:
             members = [None] * batch.num_rows
-        prefix = self.manifest_prefix(ctx)
+        prefix = self.folder_rel(ctx)
         files = [None if m is None else f"{prefix}/{m}" for m in members]
         batch = batch.append_column(MEMBER, pa.array(members, pa.string()))
         return batch.append_column(FILE, pa.array(files, pa.string()))
 
+    def default_extension(self, ctx: "RunContext") -> str | None:
+        """The extension added to a manifest value that has none and matches no file on disk."""
+        return self.stored_extension or (self.extensions[0] if len(self.extensions) == 1 else None)
+
+    def member_of(self, ctx: "RunContext", value: Any) -> str | None:
+        """The manifest value as a path inside the folder (None when it names no file).
+
+        A value without one of ``extensions`` gets the first extension under which
+        the file exists on disk (the default extension first).
+        """
+        if value is None or not str(value).strip():
+            return None
+        text = str(value).strip()
+        if not self.extensions or PurePosixPath(text.replace("\\", "/")).suffix.lower() in self.extensions:
+            return text
+        default = self.default_extension(ctx)
+        candidates = ([default] if default else []) + [e for ext in self.extensions for e in (ext, ext.upper()) if e != default]
+        try:
+            pure = relative_name(text)
+        except PathProblem:
+            return text  # refused with its reason when the file is checked
+        folder = self.folder(ctx)
+        for ext in candidates:
+            if (folder / f"{pure}{ext}").is_file():
+                return f"{text}{ext}"
+        return f"{text}{default}" if default else text
+
+    def stored_name(self, member: str) -> tuple[str, str]:
+        """(stem, extension) a file is stored under in the flat dataset folder."""
+        pure = PurePosixPath(member.replace("\\", "/"))
+        return pure.stem, self.stored_extension if self.stored_extension is not None else pure.suffix
+
+    # -- validation -----------------------------------------------------------------
+
+    def declared_features(self, ctx: "RunContext") -> dict[str, str] | None:
+        # Manifests carry no inferred features: only what the schema declares.
+        declared = super().declared_features(ctx)
+        return {} if declared is None else declared
+
     def excluded_columns(self, ctx: "RunContext") -> set[str]:
         return super().excluded_columns(ctx) | set(self.file_columns)
+
+    def start(self, ctx: "RunContext") -> Iterable[Issue]:
+        issues = list(super().start(ctx))
+        if not self.folder(ctx).is_dir():
+            issues.append(Issue("missing_folder", f"the {self.folder_option} folder does not exist", file=self.folder_rel(ctx)))
+        return issues
+
+    def check_columns(self, ctx: "RunContext", batch: pa.RecordBatch) -> Iterable[Issue]:
+        if not self.manifest_label:
+            return ()
+        return super().check_columns(ctx, batch)
+
+    def required_columns(self, ctx: "RunContext") -> tuple[str, ...]:
+        """Manifest columns without which no record can be read."""
+        return (self.file_column,)
+
+    def validate(self, ctx: "RunContext", batch: pa.RecordBatch) -> Iterable[Issue]:
+        issues = list(super().validate(ctx, batch))
+        state = self._files(ctx)
+        names = batch.schema.names
+        if not state.header_done:
+            state.header_done = True
+            manifest = ctx.relative(ctx.settings.label_file) if ctx.settings.label_file else None
+            for column in self.required_columns(ctx):
+                if column not in names:
+                    issues.append(Issue("missing_column", "the manifest needs this column", column=column, file=manifest))
+        if self.file_column in names:
+            issues.extend(self._check_files(ctx, batch))
+        return issues
+
+    def inspect(self, ctx: "RunContext", path: Path) -> Any:
+        """Check one file (in a worker thread); return what later rules need to know of it.
+
+        Raise :class:`FileProblem` for a file that breaks a rule. The default only reads
+        the size. It must not keep state: rules across files go into :meth:`check_file`.
+        """
+        return FileFacts(path.stat().st_size)
+
+    def companions(self, ctx: "RunContext", batch: pa.RecordBatch, index: int, member: str) -> list[Companion]:
+        """Files that belong to row ``index`` besides its own (a mask, an annotation)."""
+        return []
+
+    def companion(self, ctx: "RunContext", kind: str, member: str) -> Companion:
+        """A :class:`Companion` of ``member`` inside the folder of option ``kind``."""
+        return Companion(kind, member, f"{self.folder_rel(ctx, kind)}/{member}")
+
+    def check_companions(self, ctx: "RunContext", check: FileCheck, companions: list[tuple[Companion, Path]]) -> None:
+        """Check a record's companion files against its file's facts (in a worker thread)."""
+
+    def check_file(self, ctx: "RunContext", facts: Any) -> Iterable[tuple[str, str]]:
+        """Rules over one sound file that may compare files (``(rule, message)`` pairs).
+
+        Runs in the main thread, once per file, in manifest order.
+        """
+        return ()
+
+    def check_row(self, ctx: "RunContext", batch: pa.RecordBatch, index: int, row: int, rel: str, facts: Any) -> Iterable[Issue]:
+        """Row-level rules that need the file's facts (tags per word, keypoints inside the image)."""
+        return ()
+
+    def file_facts(self, ctx: "RunContext", rel: str) -> Any:
+        """The facts of a checked file (by its path relative to the source root)."""
+        return self._files(ctx).facts.get(rel)
+
+    def file_extra(self, ctx: "RunContext", rel: str) -> Any:
+        """What ``check_companions`` derived for a file (its ``FileCheck.extra``)."""
+        return self._files(ctx).extra.get(rel)
+
+    def _check_files(self, ctx: "RunContext", batch: pa.RecordBatch) -> list[Issue]:
+        state = self._files(ctx)
+        folder = self.folder(ctx)
+        column = self.file_column
+        rows = batch.column(ROW).to_pylist()
+        members = batch.column(MEMBER).to_pylist()
+        files = batch.column(FILE).to_pylist()
+        issues: list[Issue] = []
+        tasks: list[tuple[int, int, str, Path, list[tuple[Companion, Path]]]] = []
+        queued: set[str] = set()
+        later: list[tuple[int, int, str]] = []  # rows whose file another row checks
+        for index, (row, member, rel) in enumerate(zip(rows, members, files)):
+            if member is None:
+                issues.append(Issue("required", "a file name is required", row=row, column=column))
+                continue
+
+            def problem(rule: str, message: str, file: str = rel, on_column: bool = True, row: int = row) -> None:
+                issues.append(Issue(rule, message, row=row, column=column if on_column else None, file=file))
+
+            try:
+                path = member_path(folder, member)
+            except PathProblem as exc:
+                problem(exc.rule, exc.message)
+                continue
+            stem, ext = self.stored_name(member)
+            if stem.startswith("."):
+                problem("file_name", "a stored file name must not start with '.'")
+                continue
+            first = state.stems.setdefault(stem, rel)
+            if first == rel:
+                first = state.names.get(stem + ext, rel)
+            if first != rel:
+                problem("duplicate_name", f"another referenced file ({first}) has the same name; the dataset folder is flat")
+                continue
+            if rel in state.bad:
+                continue
+            if rel in state.facts or rel in queued:
+                if self.one_record_per_file:
+                    problem("duplicate_record", f"the file is listed more than once; {self.category} stores one record per file")
+                    continue
+                later.append((index, row, rel))
+                continue
+            if not path.is_file():
+                state.bad.add(rel)
+                problem("missing_file", "the file does not exist")
+                continue
+            companions: list[tuple[Companion, Path]] = []
+            broken = False
+            for comp in self.companions(ctx, batch, index, member):
+                try:
+                    comp_path = member_path(self.folder(ctx, comp.kind), comp.member)
+                except PathProblem as exc:
+                    problem(exc.rule, exc.message, comp.rel, False)
+                    broken = True
+                    continue
+                name = PurePosixPath(comp.member).name
+                owner = state.names.setdefault(name, comp.rel)
+                mine = state.stems.get(PurePosixPath(name).stem)
+                if owner != comp.rel or (mine is not None and PurePosixPath(mine).name == name):
+                    problem("duplicate_name", "another referenced file has the same name; the dataset folder is flat", comp.rel, False)
+                    broken = True
+                    continue
+                if not comp_path.is_file():
+                    problem("missing_file", f"the {comp.kind} file does not exist", comp.rel, False)
+                    broken = True
+                    continue
+                companions.append((comp, comp_path))
+            if broken:
+                state.bad.add(rel)
+                continue
+            queued.add(rel)
+            tasks.append((index, row, rel, path, companions))
+        for (index, row, rel, _path, _comps), check in zip(tasks, self._inspect_all(ctx, tasks)):
+            for rule, message, file in check.problems:
+                issues.append(Issue(rule, message, row=row, column=column if file == rel else None, file=file))
+            if check.problems or check.facts is None:
+                state.bad.add(rel)
+                continue
+            found = list(self.check_file(ctx, check.facts))
+            for rule, message in found:
+                issues.append(Issue(rule, message, row=row, column=column, file=rel))
+            if found:
+                state.bad.add(rel)
+                continue
+            state.facts[rel] = check.facts
+            if check.extra is not None:
+                state.extra[rel] = check.extra
+            issues.extend(self.check_row(ctx, batch, index, row, rel, check.facts))
+        for index, row, rel in later:
+            if rel in state.facts:
+                issues.extend(self.check_row(ctx, batch, index, row, rel, state.facts[rel]))
+        # inspection results arrive after the path checks; report in manifest order
+        issues.sort(key=lambda issue: issue.row if issue.row is not None else 0)
+        return issues
+
+    def _inspect_all(self, ctx: "RunContext", tasks: list) -> list[FileCheck]:
+        """Inspect every task's files in worker threads (reading releases the GIL); results in order."""
+        if not tasks:
+            return []
+
+        def one(task) -> FileCheck:
+            _index, _row, rel, path, companions = task
+            check = FileCheck()
+            try:
+                check.facts = self.inspect(ctx, path)
+            except FileProblem as exc:
+                check.problems.append((exc.rule, exc.message, rel))
+                return check
+            except OSError as exc:
+                check.problems.append(("unreadable", f"the file cannot be read ({exc.strerror or type(exc).__name__})", rel))
+                return check
+            try:
+                self.check_companions(ctx, check, companions)
+            except FileProblem as exc:
+                check.problems.append((exc.rule, exc.message, rel))
+            except OSError as exc:
+                check.problems.append(("unreadable", f"a file cannot be read ({exc.strerror or type(exc).__name__})", rel))
+            return check
+
+        shares = min(max(1, self.workers(ctx)), len(tasks))
+        if shares == 1:
+            return [one(task) for task in tasks]
+
+        # contiguous work per thread: less hand-over than one future per file
+        def run_share(share: int) -> list[FileCheck]:
+            return [one(task) for task in tasks[share::shares]]
+
+        with ThreadPoolExecutor(max_workers=shares, thread_name_prefix="tb-inspect") as pool:
+            parts = list(pool.map(run_share, range(shares)))
+        return [parts[i % shares][i // shares] for i in range(len(tasks))]
+
+    # -- schema and write pass ---------------------------------------------------------
+
+    def table_schema(self, ctx: "RunContext") -> TableSchema:
+        return TableSchema.from_mapping(self.declared_features(ctx) or {})
+
+    def transform_batch(self, ctx: "RunContext", batch: pa.RecordBatch) -> pa.RecordBatch:
+        """Set ``filename``/``extension`` to the stored names and plan the batch's copies."""
+        state = self._files(ctx)
+        folder = self.folder(ctx)
+        stems: list[str] = []
+        extensions: list[str] = []
+        pending: dict[str, list[CopyJob]] = {}
+        members = batch.column(MEMBER).to_pylist()
+        files = batch.column(FILE).to_pylist()
+        for index, (member, rel) in enumerate(zip(members, files)):
+            stem, ext = self.stored_name(member)
+            stems.append(stem)
+            extensions.append(ext)
+            name = stem + ext
+            if name in pending:
+                continue
+            facts = state.facts.get(rel)
+            jobs = [CopyJob(name, str(member_path(folder, member)), self.producer(ctx, facts))]
+            for comp in self.companions(ctx, batch, index, member):
+                comp_path = str(member_path(self.folder(ctx, comp.kind), comp.member))
+                jobs.append(CopyJob(PurePosixPath(comp.member).name, comp_path, self.companion_producer(ctx, facts, comp)))
+            pending[name] = jobs
+        state.pending = pending
+        batch = set_column(batch, FILENAME, pa.array(stems, pa.string()))
+        batch = set_column(batch, EXTENSION, pa.array(extensions, pa.string()))
+        batch = self.add_columns(ctx, batch)
+        return super().transform_batch(ctx, batch)
+
+    def add_columns(self, ctx: "RunContext", batch: pa.RecordBatch) -> pa.RecordBatch:
+        """Set category columns (``label``, ``annotation``, ...) before the cast; ``_tb_file`` names each row's file."""
+        return batch
+
+    def producer(self, ctx: "RunContext", facts: Any) -> Callable[[Path], bytes] | None:
+        """A function that returns the bytes to store instead of the file's own (a resized image), or None."""
+        return None
+
+    def companion_producer(self, ctx: "RunContext", facts: Any, companion: Companion) -> Callable[[Path], bytes] | None:
+        """Like :meth:`producer`, for a companion file."""
+        return None
+
+    def extra_files(self, ctx: "RunContext") -> list[CopyJob]:
+        """Files stored once per run besides the records' own (a tokenizer, say)."""
+        return []
+
+    def load(self, ctx: "RunContext", batch: pa.RecordBatch) -> None:
+        state = self._files(ctx)
+        jobs: list[CopyJob] = []
+        if not state.extras_stored:
+            state.extras_stored = True
+            jobs.extend(self.extra_files(ctx))
+        # only the rows that reached the load (a transform may have skipped some)
+        names = dict.fromkeys(f + e for f, e in zip(batch.column(FILENAME).to_pylist(), batch.column(EXTENSION).to_pylist()))
+        jobs.extend(job for name in names for job in state.pending.get(name, ()))
+        ctx.files.store(jobs)
+
+    # -- statistics -------------------------------------------------------------------
+
+    def describe(self, ctx: "RunContext", batch: pa.RecordBatch) -> dict:
+        out = dict(super().describe(ctx, batch) or {})
+        state = self._files(ctx)
+        described: list[tuple[str, Any]] = []
+        sizes = 0
+        count = 0
+        if not state.extras_counted:
+            state.extras_counted = True
+            for job in self.extra_files(ctx):
+                sizes += _size(ctx.destination / job.name)
+                count += 1
+        for stem, ext in zip(batch.column(FILENAME).to_pylist(), batch.column(EXTENSION).to_pylist()):
+            name = stem + ext
+            rel = state.stems.get(stem)
+            if name in state.described or rel not in state.facts:
+                continue
+            state.described.add(name)
+            described.append((rel, state.facts[rel]))
+            # what the files take on the volume (also when an earlier run stored them)
+            for job in state.pending.get(name, ()):
+                sizes += _size(ctx.destination / job.name)
+                count += 1
+        ctx.stats.add(stored_bytes=sizes, stored_files=count)
+        out.update(self.file_statistics(ctx, described) or {})
+        return out
+
+    def file_statistics(self, ctx: "RunContext", described: list[tuple[str, Any]]) -> dict:
+        """Statistics of files described for the first time: ``(rel, facts)`` pairs (aggregates only)."""
+        return {}
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+#: the name of 1.0
+FileBearingIngestor = FileCategory

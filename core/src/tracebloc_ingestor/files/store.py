@@ -20,9 +20,6 @@ from typing import TYPE_CHECKING, BinaryIO, Callable, Iterable, Sequence
 
 import attrs
 
-if TYPE_CHECKING:  # pragma: no cover
-    from ..context import RunContext
-
 MARKER_NAME = ".tracebloc-dataset.json"
 LEDGER_NAME = ".tracebloc-files.jsonl"
 TEMP_PREFIX = ".tb-partial-"
@@ -59,28 +56,6 @@ class StoredFile:
 
 def _open_source(path: Path) -> BinaryIO:
     return open(path, "rb")
-
-
-def dataset_identity(ctx: "RunContext") -> str | None:
-    """A fingerprint of the table's dataset: the same for every run on the same table.
-
-    Derived from the table's per-table salt in the database (one-way: the salt itself
-    cannot be recovered from it); None while the table has no salt yet, i.e. before its
-    first write. A host may supply it as ``ctx.scratch["tracebloc.dataset_identity"]``.
-    """
-    given = ctx.scratch.get("tracebloc.dataset_identity")
-    if given:
-        return str(given)
-    from ..sinks.database import Database, DatabaseError
-
-    try:
-        with Database(ctx.settings.database_url_or_default()) as db:
-            salt = db.read_salt(ctx.table)
-    except DatabaseError:
-        return None
-    if not salt:
-        return None
-    return hashlib.sha256(b"tracebloc-file-store\x00" + salt).hexdigest()[:32]
 
 
 class FileStore:
