@@ -24,10 +24,10 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from ..schema import FRAMEWORK_COLUMNS, Column, TableSchema
-from . import bulk_text
-from .load_stream import LoadStream, bulk_load_capable, pipe_paths_available
-from .table_lock import TableBusy, TableLock
-from .sql_types import canonical_type, column_values, ddl_type, parse_canonical, storable
+from .db.bulk import text as bulk_text
+from .db.bulk.load_stream import LoadStream, bulk_load_capable, pipe_paths_available
+from .db.sql_types import canonical_type, column_values, ddl_type, parse_canonical, storable
+from .db.table_lock import TableBusy, TableLock
 
 __all__ = ["Database", "DatabaseError", "TableBusyError", "PreparedWrite", "RUNS_TABLE", "META_TABLE", "SALT_KEY", "DISABLE_LOAD_DATA_ENV"]
 
@@ -161,7 +161,7 @@ class Database:
                 engine.dispose()
 
     def lock_table(self, table: str, *, wait: float) -> TableLock:
-        """Take the run lock of ``table`` (sinks/table_lock.py), waiting up to ``wait`` seconds.
+        """Take the run lock of ``table`` (sinks/db/table_lock.py), waiting up to ``wait`` seconds.
 
         Raises DatabaseError when another run keeps the table; release the returned lock
         when the run is over (closing the process releases it too).
@@ -445,7 +445,7 @@ class Database:
         finally:
             prepared.discard()
 
-    # -- the streamed bulk load: one LOAD DATA for a whole first load (sinks/load_stream.py)
+    # -- the streamed bulk load: one LOAD DATA for a whole first load (sinks/db/bulk/load_stream.py)
 
     def begin_stream(self, table: str) -> bool:
         """Send the coming writes to ``table`` as one streamed LOAD DATA in one transaction.

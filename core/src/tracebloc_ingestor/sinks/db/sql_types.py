@@ -11,7 +11,7 @@ import re
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..schema import SchemaError, SqlType, parse_sql_type
+from ...schema import SchemaError, SqlType, parse_sql_type
 
 _MYSQL_WIDTH = re.compile(r"^(tinyint|smallint|mediumint|int|integer|bigint)\(\d+\)", re.I)
 _TIME_TEXT = r"^-?\d{1,3}:\d{2}:\d{2}(\.\d{1,6})?$"

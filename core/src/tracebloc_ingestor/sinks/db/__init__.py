@@ -1,0 +1,1 @@
+"""The parts of the database sink (:mod:`tracebloc_ingestor.sinks.database`)."""
