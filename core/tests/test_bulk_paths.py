@@ -274,7 +274,7 @@ def test_insert_statements_stay_under_the_packet_limit(mysql_url):
     db = Database(mysql_url, load_data=False)
     schema = TableSchema.from_mapping({"t": "TEXT"})
     prepare(db, schema=schema)
-    db._packet_limit = 4_000  # many statements, one row longer than a statement on its own
+    db._writer.packet_limit = 4_000  # many statements, one row longer than a statement on its own
     texts = [f"row {k} " + "é" * (k % 50) for k in range(300)] + ["x" * 9_000]
     ids = [f"id{k}" for k in range(len(texts))]
     db.write("ds", make_batch("run-1", ids, {"t": texts}, schema))
@@ -430,7 +430,7 @@ def ready(url, mapping=None):
 
 
 def session_checks(db):
-    with db._bulk_engine.connect() as conn:
+    with db._writer.bulk_engine.connect() as conn:
         return tuple(conn.exec_driver_sql("SELECT @@unique_checks, @@foreign_key_checks").one())
 
 
