@@ -25,9 +25,9 @@ import sqlalchemy as sa
 
 from tracebloc_ingestor import identity
 from tracebloc_ingestor.schema import TableSchema, parse_sql_type
-from tracebloc_ingestor.sinks import bulk_text
+from tracebloc_ingestor.sinks.db.bulk import text as bulk_text
 from tracebloc_ingestor.sinks.database import DISABLE_LOAD_DATA_ENV, Database, DatabaseError
-from tracebloc_ingestor.sinks.load_stream import bulk_load_capable
+from tracebloc_ingestor.sinks.db.bulk.load_stream import bulk_load_capable
 from tracebloc_ingestor.sinks.writer import BackgroundWriter
 from tracebloc_ingestor.summary import summary_block
 from tracebloc_ingestor.testing.runs import demo_input, run_demo
@@ -274,7 +274,7 @@ def test_insert_statements_stay_under_the_packet_limit(mysql_url):
     db = Database(mysql_url, load_data=False)
     schema = TableSchema.from_mapping({"t": "TEXT"})
     prepare(db, schema=schema)
-    db._packet_limit = 4_000  # many statements, one row longer than a statement on its own
+    db._writer.packet_limit = 4_000  # many statements, one row longer than a statement on its own
     texts = [f"row {k} " + "é" * (k % 50) for k in range(300)] + ["x" * 9_000]
     ids = [f"id{k}" for k in range(len(texts))]
     db.write("ds", make_batch("run-1", ids, {"t": texts}, schema))
@@ -403,7 +403,7 @@ def test_rerun_of_a_registered_table_by_fingerprint_and_by_lookup(tmp_path, mysq
     assert fetch(mysql_url, "demo") == before
 
 
-# -- the streamed bulk load (sinks/load_stream.py) -------------------------------------
+# -- the streamed bulk load (sinks/db/bulk/load_stream.py) -----------------------------
 
 
 @pytest.fixture
@@ -430,7 +430,7 @@ def ready(url, mapping=None):
 
 
 def session_checks(db):
-    with db._bulk_engine.connect() as conn:
+    with db._writer.bulk_engine.connect() as conn:
         return tuple(conn.exec_driver_sql("SELECT @@unique_checks, @@foreign_key_checks").one())
 
 
@@ -533,7 +533,7 @@ def test_duplicate_ids_in_a_stream_fail_at_commit_and_keep_nothing(stream_url):
 @pytest.mark.parametrize("read_timeout, kept", [(2, False), (None, True)])
 def test_stream_survives_long_pauses_between_batches(stream_url, monkeypatch, read_timeout, kept):
     """Storing a batch's files may take minutes; the server must keep waiting for the stream."""
-    from tracebloc_ingestor.sinks.load_stream import LoadStream
+    from tracebloc_ingestor.sinks.db.bulk.load_stream import LoadStream
 
     if read_timeout is not None:  # the server's default (30 s) in small: the pause below kills the load
         monkeypatch.setattr(LoadStream, "read_timeout", read_timeout)

@@ -1,6 +1,6 @@
 """Arrow columns rendered as MySQL text, vectorised: LOAD DATA fields and SQL literals.
 
-Both bulk write paths of :mod:`tracebloc_ingestor.sinks.database` need every value as
+Both bulk write paths of MySQL (:mod:`.paths`, :mod:`.first_load`) need every value as
 text, and doing that per value in Python (the driver's escaping) is what made inserts
 slow. Here whole columns are cast and escaped with ``pyarrow.compute``; rows are joined
 into one contiguous buffer that is sliced into LOAD DATA files or INSERT statements.
@@ -21,7 +21,7 @@ NULL_FIELD = "\\N"
 # LOAD DATA ... FIELDS TERMINATED BY '\t' ESCAPED BY '\\' LINES TERMINATED BY '\n'
 _FIELD_ESCAPES = (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r"), ("\x00", "\\0"))
 _FIELD_SPECIAL = r"[\\\t\n\r\x00]"
-# a single-quoted string literal (the session never has NO_BACKSLASH_ESCAPES: see database.py)
+# a single-quoted string literal (the session never has NO_BACKSLASH_ESCAPES: see dialects/mysql.py)
 _LITERAL_ESCAPES = (("\\", "\\\\"), ("'", "\\'"), ("\x00", "\\0"), ("\n", "\\n"), ("\r", "\\r"), ("\x1a", "\\Z"))
 _LITERAL_SPECIAL = r"[\\'\x00\n\r\x1a]"
 

@@ -1,0 +1,196 @@
+"""SQLite: a file (or memory), a flock run lock, and each batch one executemany of checked values."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import sqlalchemy as sa
+
+from ....schema import SqlType
+from .. import ID_CHUNK
+from ..errors import DatabaseError
+from ..sql_types import parse_canonical
+from ..table_lock import TableLock
+from ..writes import Part, PreparedWrite, Writer
+from .base import Dialect
+
+if TYPE_CHECKING:
+    from ..engine import Connector
+    from ..tables import Tables
+
+__all__ = ["SQLiteDialect", "SQLiteWriter", "driver_values"]
+
+_TIME_TEXT = r"^-?\d{1,3}:\d{2}:\d{2}(\.\d{1,6})?$"
+
+
+class SQLiteDialect(Dialect):
+    name = "sqlite"
+    placeholder = "?"
+
+    def __init__(self, url: sa.URL) -> None:
+        super().__init__(url)
+        self.path = Path(url.database) if url.database not in (None, "", ":memory:") else None
+
+    def describe(self) -> str:
+        return f"sqlite {self.path or ':memory:'}"
+
+    def missing(self) -> bool:
+        return self.path is not None and not self.path.exists()
+
+    def transient(self, exc: sa.exc.OperationalError) -> bool:
+        return getattr(exc.orig, "sqlite_errorname", "").startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
+
+    def ensure_database(self, connector: "Connector") -> None:
+        if self.path is None:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DatabaseError(f"cannot create the folder of the SQLite database: {exc.strerror}") from None
+
+    def quote(self, name: str) -> str:
+        return '"' + name.replace('"', '""') + '"'
+
+    def canonical_type(self, declared: str) -> str:
+        # the engine keeps the declared text; INTEGER only appears as the 64-bit rowid key
+        if declared.strip().upper() == "INTEGER":
+            return "BIGINT"
+        return super().canonical_type(declared)
+
+    def serial_key(self, column: str) -> tuple[str, list[str]]:
+        return f"{self.quote(column)} INTEGER PRIMARY KEY AUTOINCREMENT", []
+
+    def index_ddl(self, table: str, column: str) -> tuple[list[str], list[str]]:
+        q = self.quote
+        return [], [f"CREATE INDEX IF NOT EXISTS {q(f'ix_{table}_{column}')} ON {q(table)} ({q(column)})"]
+
+    def keep_existing(self, key: str) -> str:
+        return " ON CONFLICT DO NOTHING"
+
+    def has_table(self, conn: sa.Connection, name: str) -> bool:
+        sql = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?"
+        return bool(conn.exec_driver_sql(sql, (name,)).scalar())
+
+    def column_rows(self, conn: sa.Connection, table: str) -> Sequence[Sequence[Any]]:
+        return conn.exec_driver_sql("SELECT name, type FROM pragma_table_info(?)", (table,)).all()
+
+    def id_lookup(self, table: str, unique: list[str]) -> Callable[[sa.Connection], int]:
+        def work(conn: sa.Connection) -> int:
+            found = 0
+            for start in range(0, len(unique), ID_CHUNK):
+                chunk = unique[start : start + ID_CHUNK]
+                marks = ", ".join([self.placeholder] * len(chunk))
+                sql = f"SELECT COUNT(*) FROM {self.quote(table)} WHERE data_id IN ({marks})"
+                found += int(conn.exec_driver_sql(sql, tuple(chunk)).scalar())
+            return found
+
+        return work
+
+    def table_lock(self, connector: "Connector", table: str) -> TableLock:
+        return TableLock(sqlite_path=self.path, name=table)
+
+    def writer(self, connector: "Connector", tables: "Tables", *, load_data: bool | None) -> "SQLiteWriter":
+        return SQLiteWriter(connector)
+
+
+class SQLiteWriter(Writer):
+    """Each batch one executemany of driver values in one transaction; existing data_ids are kept."""
+
+    write_path = "sqlite"
+
+    def __init__(self, connector: "Connector") -> None:
+        self._connector = connector
+        self._dialect = connector.dialect
+
+    def prepare(self, prepared: PreparedWrite, batch: pa.RecordBatch, types: dict[str, str]) -> None:
+        columns = []
+        for name, array in zip(prepared.names, batch.columns):
+            try:
+                columns.append(driver_values(array, parse_canonical(types[name])))
+            except ValueError as exc:
+                raise DatabaseError(
+                    f"writing a batch to table {prepared.table!r} failed: column {name!r}: {exc}"
+                ) from None
+        prepared.parts.append(Part("rows", batch, rows=list(zip(*columns))))
+
+    def send(self, table: str, names: list[str], part: Part) -> None:
+        self._connector.run(
+            "writing a batch to", table, lambda conn: self._insert_rows(conn, table, names, part.rows),
+            write=True, values=True, columns=names,
+        )
+
+    def _insert_rows(self, conn: sa.Connection, table: str, names: list[str], rows: list[tuple]) -> None:
+        q = self._dialect.quote
+        column_list = ", ".join(q(name) for name in names)
+        marks = ", ".join([self._dialect.placeholder] * len(names))
+        sql = f'INSERT INTO {q(table)} ({column_list}) VALUES ({marks}) ON CONFLICT("data_id") DO NOTHING'
+        conn.exec_driver_sql(sql, rows)  # a list of tuples: the driver's executemany
+
+
+def driver_values(array: pa.Array | pa.ChunkedArray, sql_type: SqlType | None) -> list:
+    """Checked sqlite3 values of one column bound for a column of ``sql_type`` (None: unknown type).
+
+    Raises ValueError naming the rule (never a value) for what MySQL would refuse and SQLite
+    would silently store wrongly. sqlite3 binds neither Decimal nor time (and its date
+    adapters are deprecated), so those columns become text in the layout SQLAlchemy's SQLite
+    types read back.
+    """
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    if sql_type is not None:
+        array = _conform(array, sql_type)
+    if pa.types.is_floating(array.type) and pc.any(pc.is_inf(array)).as_py():
+        raise ValueError("infinite values cannot be stored (MySQL has no infinity)")
+    kind = array.type
+    if pa.types.is_dictionary(kind):
+        array = array.dictionary_decode()
+        kind = array.type
+    if pa.types.is_floating(kind):
+        # MySQL has no NaN; the platform has always stored missing floats as NULL
+        array = pc.if_else(pc.is_nan(array), pa.scalar(None, kind), array)
+    elif pa.types.is_timestamp(kind):
+        # tz-aware values become naive UTC; ns is cut to the us both engines keep
+        array = array.cast(pa.timestamp("us"), safe=False)
+    elif pa.types.is_time(kind) and kind.unit == "ns":
+        array = array.cast(pa.time64("us"), safe=False)
+    kind = array.type
+    if pa.types.is_decimal(kind) or pa.types.is_temporal(kind):
+        array = array.cast(pa.string())
+    return array.to_pylist()
+
+
+def _conform(array: pa.Array, sql_type: SqlType) -> pa.Array:
+    """Check and convert a column as MySQL's strict mode would before SQLite stores it.
+
+    SQLite accepts any value in any column, so without this a string would silently sit
+    in an INT column. Raises ValueError with a message that names the rule only.
+    """
+    if pa.types.is_dictionary(array.type):
+        array = array.dictionary_decode()
+    is_text = pa.types.is_string(array.type) or pa.types.is_large_string(array.type)
+    if sql_type.is_text:
+        if is_text and sql_type.length is not None and len(array) > 0:
+            longest = pc.max(pc.utf8_length(array)).as_py()
+            if longest is not None and longest > sql_type.length:
+                raise ValueError(f"a value is longer than {sql_type.length} characters")
+        return array
+    if is_text:
+        if sql_type.name == "TIME":
+            matches = pc.match_substring_regex(array, _TIME_TEXT)
+            if not pc.all(pc.or_kleene(matches, pc.is_null(array))).as_py():
+                raise ValueError(f"a value is not a valid {sql_type}")
+            return array
+        try:
+            array = array.cast(sql_type.arrow_type())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            # Arrow's message quotes the offending value: never pass it on
+            raise ValueError(f"a value is not a valid {sql_type}") from None
+    bounds = sql_type.integer_bounds
+    if bounds is not None and pa.types.is_integer(array.type) and array.null_count < len(array):
+        extremes = pc.min_max(array)
+        if extremes["min"].as_py() < bounds[0] or extremes["max"].as_py() > bounds[1]:
+            raise ValueError(f"a value is out of range for {sql_type}")
+    return array
