@@ -7,11 +7,9 @@ sample's raw data.
 
 from __future__ import annotations
 
-import csv
 import importlib.metadata as md
 import json
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -21,14 +19,23 @@ import sqlalchemy as sa
 import yaml
 
 from tracebloc_ingestor.testing.backend_double import Response
+from tracebloc_ingestor.testing.privacy import leaked, raw_strings
 
 ROOT = Path(__file__).resolve().parents[1]
-NUMBER = re.compile(r"[-+]?[0-9.eE]+")
 TB = os.path.join(os.path.dirname(sys.executable), "tb-ingest")
 
 
 def installed_categories() -> set[str]:
     return {ep.name for ep in md.entry_points(group="tracebloc_ingestor")}
+
+
+def label_kind(category: str) -> str:
+    """The category's label kind, from its registration (what decides whether labels may leave)."""
+    from tracebloc_ingestor.loader import category_table, load_plugins, new_plugin_manager
+
+    pm = new_plugin_manager()
+    load_plugins(pm, [category])
+    return category_table(pm)[category][0].label_kind
 
 
 def samples():
@@ -54,36 +61,6 @@ def backend_env(double, tmp_path, **extra):
     return env
 
 
-def raw_values(config: Path, category_label_is_class: bool) -> set[bytes]:
-    """Strings from the sample that must never reach the backend."""
-    doc = yaml.safe_load(config.read_text())
-    folder = config.parent
-    label = doc.get("label", "label")
-    label = label["column"] if isinstance(label, dict) else label
-    values: set[bytes] = set()
-    table = doc.get("csv")
-    if table:
-        with open(folder / table, newline="", encoding="utf-8") as fh:
-            for row in csv.DictReader(fh):
-                for column, cell in row.items():
-                    if column == label and category_label_is_class:
-                        continue  # class names are allowed to leave, with their counts
-                    cell = (cell or "").strip()
-                    # Short cells, short numbers and JSON words turn up by chance inside counts,
-                    # statistics and the run id; they would make the guard fail without a leak.
-                    short = 6 if NUMBER.fullmatch(cell) else 4
-                    if len(cell) >= short and cell not in ("true", "false", "null"):
-                        values.add(cell.encode())
-    for path in folder.rglob("*"):
-        if path.is_file() and path.name not in ("ingest.yaml", "ingestor.py"):
-            values.add(path.name.encode())
-            if path.suffix.lower() not in (".csv", ".json", ".jsonl"):
-                data = path.read_bytes()
-                for start in range(0, max(len(data) - 16, 1), max(len(data) // 8, 1)):
-                    values.add(data[start : start + 16])
-    return values
-
-
 @pytest.mark.parametrize("category,config", samples())
 def test_privacy_guard_nothing_raw_reaches_the_backend(tmp_path, backend_double, mysql_url, category, config):
     env = backend_env(backend_double, tmp_path, DATABASE_URL=mysql_url)
@@ -91,9 +68,8 @@ def test_privacy_guard_nothing_raw_reaches_the_backend(tmp_path, backend_double,
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert len(backend_double.registrations()) == 1
     received = backend_double.all_bytes()
-    is_class = "regression" not in category and "forecasting" not in category and "time_to_event" not in category
-    leaked = sorted(v for v in raw_values(config, is_class) if v in received)
-    assert leaked == [], f"raw values reached the backend: {leaked[:5]}"
+    found = leaked(received, raw_strings(config, labels_leave=label_kind(category) == "classification"))
+    assert found == [], f"raw values reached the backend: {found[:5]}"
     assert b"Token " + backend_double.token.encode() in received  # the guard saw the real requests
 
 

@@ -215,3 +215,22 @@ def test_an_installed_plugins_option_works_as_a_flag_and_a_variable(installed_ra
     assert CliRunner().invoke(main, base, env={"MAX_RATING": "10"}).exit_code == 0
     bad = CliRunner().invoke(main, [*base, "--max-rating", "zero"])
     assert bad.exit_code == 2 and "--max-rating: is not a number" in bad.output
+
+
+def test_choices_ignore_case_in_every_form(tmp_path):
+    (tmp_path / "ingest.yaml").write_text(
+        "apiVersion: tracebloc.io/v1\nkind: IngestConfig\ncategory: sized_demo\ntable: sized\nintent: train\n"
+        "spec: {file_options: {policy: DROP}}\n",
+        encoding="utf-8",
+    )
+    s = load_settings({"config_path": str(tmp_path / "ingest.yaml")}, {}, cwd=tmp_path, options=Sized.options)
+    assert s.options.policy == "drop"
+
+
+def test_a_true_false_option_can_be_switched_off_on_the_command_line(installed_rated, tmp_path):
+    flag = Option("strict", bool, default=True, help="Be strict.")
+    s = load_settings({"strict": False}, {"STRICT": "true"}, cwd=tmp_path, options=[flag])
+    assert s.options.strict is False and s.options.origin("strict") == "--strict"
+    from tracebloc_ingestor.cli import _click_option
+
+    assert _click_option(flag).secondary_opts == ["--no-strict"]

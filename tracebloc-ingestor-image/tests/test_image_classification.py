@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tracebloc_ingestor.files import TEMP_PREFIX, FileStore
+from tracebloc_ingestor.api import FileStore
+from tracebloc_ingestor.files import TEMP_PREFIX
 from tracebloc_ingestor_image import ImageClassification
 
 
@@ -173,7 +174,7 @@ class BreakingStore(ImageClassification):
                 self.done = True
                 return self.fh.read(100)
 
-        return FileStore(self.destination(ctx), workers=2, opener=Half)
+        return FileStore(ctx.destination, workers=2, opener=Half)
 
 
 def test_an_interrupted_copy_fails_the_run_and_leaves_no_partial_file(tmp_path, sqlite_url, kit):

@@ -72,3 +72,22 @@ def test_core_validators_see_the_referenced_files(tmp_path, sqlite_url, kit):
         (row, f"images/{name}", "file_type")
         for row, name in enumerate((l.split(",")[0] for l in (config.parent / "labels.csv").read_text().splitlines()[1:]), start=1)
     }
+
+
+def test_the_package_root_exports_the_validator_through_the_entry_point_group():
+    from importlib.metadata import entry_points
+
+    import tracebloc_ingestor
+    from tracebloc_ingestor_image.validators import ImageResolutionValidator
+
+    (found,) = entry_points(group="tracebloc_ingestor.exports", name="ImageResolutionValidator")
+    assert found.dist.name == "tracebloc-ingestor-image"
+    assert tracebloc_ingestor.ImageResolutionValidator is ImageResolutionValidator
+
+
+def test_the_distribution_imports_only_the_public_api():
+    from pathlib import Path
+
+    from tracebloc_ingestor.testing.layering import public_api_violations
+
+    assert public_api_violations([Path(__file__).resolve().parents[1] / "src"]) == []

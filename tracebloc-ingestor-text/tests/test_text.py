@@ -8,11 +8,11 @@ import os
 import shutil
 import subprocess
 import sys
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
 
-from tracebloc_ingestor.loader import installed_plugins
 from tracebloc_ingestor.testing.runs import run_plugin
 from tracebloc_ingestor.testing.runs import table_rows as rows_of
 from tracebloc_ingestor_text import MaskedLanguageModeling, TextClassification, TokenClassification
@@ -29,8 +29,8 @@ SECRET = "Zq7-secret-marker"
 # -- helpers -----------------------------------------------------------------------------
 
 
-def ingest(category, flags):
-    return run_plugin(PLUGINS[category](), flags)
+def ingest(category, flags, environ=None):
+    return run_plugin(PLUGINS[category](), flags, environ)
 
 
 def flags_for(tmp_path, url, **more):
@@ -194,14 +194,14 @@ FAILURES = [
     # id, category, make bad rows, (row, rule, file), extra flags
     ("missing_file", TC, lambda r: [("nope", "a")], (5, "missing_file", "texts/nope.txt"), {}),
     ("dotdot", TC, _dotdot, (5, "path_escape", "texts/../outside.txt"), {}),
-    ("absolute", TC, lambda r: [("/etc/hostname", "a")], (5, "path_escape", "texts//etc/hostname.txt"), {}),
+    ("absolute", TC, lambda r: [("/etc/hostname", "a")], (5, "path_escape", "texts//etc/hostname"), {}),
     ("symlink_out", TC, _symlink_out, (5, "path_escape", "texts/link.txt"), {}),
     ("invalid_utf8", TC, _bad_utf8, (5, "encoding", "texts/latin.txt"), {}),
     ("empty", TC, lambda r: write_text(r / "texts" / "empty.txt", b"") or [("empty", "a")], (5, "empty_file", "texts/empty.txt"), {}),
     ("blank", TC, lambda r: write_text(r / "texts" / "blank.txt", b" \n\t \n") or [("blank", "a")], (5, "empty_file", "texts/blank.txt"), {}),
     ("binary", TC, lambda r: write_text(r / "texts" / "bin.txt", f"{SECRET}\x00x".encode()) or [("bin", "a")], (5, "binary", "texts/bin.txt"), {}),
     ("too_big", TC, lambda r: write_text(r / "texts" / "big.txt", f"{SECRET} ".encode() * 8) or [("big", "a")], (5, "file_size", "texts/big.txt"),
-     {"file_options": {"max_file_size": 100}}),
+     {"max_file_size": 100}),
     ("duplicate_name", TC, _twins, (6, "duplicate_name", "texts/b/twin.txt"), {}),
     ("missing_label", TC, lambda r: [("good_1", "")], (5, "required", "manifest.csv"), {}),
     ("iob2_orphan_inside", TOK, _tok("O I-PER O O O"), (5, "iob2", "texts/bad.txt"), {}),
@@ -259,18 +259,89 @@ def test_a_folder_holding_another_dataset_is_refused(tmp_path, sqlite_url):
     assert rows_of(sqlite_url, "texts_taken") is None and os.listdir(folder) == ["someone_else.txt"]
 
 
-def test_texts_folder_from_settings_and_a_file_named_twice_is_stored_once(tmp_path, sqlite_url):
+@pytest.mark.parametrize("where", ["flag", "environment"])
+def test_texts_folder_option_and_a_file_named_twice_is_stored_once(tmp_path, sqlite_url, where):
     root = tmp_path / "src"
     rows = good_set(root, TC)
     (root / "texts").rename(root / "docs")
     rows.append(("good_0.txt", "b"))  # the same text again, another label: a second record
     write_manifest(root, TC, rows)
-    args = flags_for(tmp_path, sqlite_url, src_path=str(root), label_file="manifest.csv", table="docs_set", texts=str(root / "docs"))
-    report, out, err = ingest(TC, args)
+    args = flags_for(tmp_path, sqlite_url, src_path=str(root), label_file="manifest.csv", table="docs_set")
+    if where == "flag":
+        args["texts"] = str(root / "docs")
+    environ = {"TEXTS_DIR": "docs"} if where == "environment" else {}  # relative to the source root
+    report, out, err = ingest(TC, args, environ)
     assert report.exit_code == 0, out + err
     assert len(rows_of(sqlite_url, "docs_set")) == 5
     assert stored(tmp_path / "shared" / "docs_set") == [f"good_{i}.txt" for i in range(4)]
     assert registration(tmp_path, "docs_set")["meta_data"]["texts"] == 4
+
+
+# -- options -----------------------------------------------------------------------------
+
+LIMIT_CONFIG = """\
+apiVersion: tracebloc.io/v1
+kind: IngestConfig
+category: text_classification
+table: texts_limit
+intent: train
+csv: manifest.csv
+texts: texts
+spec:
+  file_options:
+    max_file_size: {limit}
+"""
+
+
+def limit_source(root: Path, limit) -> Path:
+    """Four good texts and one of 144 bytes; an ingest.yaml with ``max_file_size: limit``."""
+    rows = good_set(root, TC)
+    write_text(root / "texts" / "big.txt", f"{SECRET} ".encode() * 8)
+    write_manifest(root, TC, rows + [("big", "a")])
+    (root / "ingest.yaml").write_text(LIMIT_CONFIG.format(limit=limit))
+    return root / "ingest.yaml"
+
+
+@pytest.mark.parametrize("where", ["environment", "ingest.yaml"])
+def test_max_file_size_from_the_environment_and_from_ingest_yaml(tmp_path, sqlite_url, where):
+    config = limit_source(tmp_path / "src", 100 if where == "ingest.yaml" else 1_000)
+    environ = {"MAX_FILE_SIZE": "100"} if where == "environment" else {}  # the environment wins over the file
+    report, out, err = ingest(TC, flags_for(tmp_path, sqlite_url, config_path=str(config)), environ)
+    assert report.exit_code == 1, out + err
+    assert [(i.row, i.rule, i.file) for i in report.issues] == [(5, "file_size", "texts/big.txt")]
+    assert "more than the limit of 100" in err and SECRET not in out + err
+
+
+@pytest.mark.parametrize(
+    "where, flags, environ, origin",
+    [
+        ("flag", {"max_file_size": "0"}, {}, "--max-file-size"),
+        ("environment", {}, {"MAX_FILE_SIZE": "ten"}, "MAX_FILE_SIZE"),
+        ("ingest.yaml", {}, {}, "spec.file_options.max_file_size"),
+    ],
+)
+def test_a_bad_max_file_size_is_refused_at_start(tmp_path, sqlite_url, where, flags, environ, origin):
+    config = limit_source(tmp_path / "src", -5 if where == "ingest.yaml" else 100)
+    args = flags_for(tmp_path, sqlite_url, config_path=str(config), **flags)
+    report, out, err = ingest(TC, args, environ)
+    assert report.exit_code == 2 and report.status == "config_error", out + err
+    assert origin in err and "at least 1" in err and not report.issues
+    assert not (tmp_path / "shared").exists() and rows_of(sqlite_url, "texts_limit") is None
+
+
+@pytest.mark.parametrize(
+    "category, forms",
+    [
+        (TC, ("--texts", "TEXTS_DIR", "--max-file-size", "MAX_FILE_SIZE", "spec.file_options.max_file_size")),
+        (MLM, ("--sequences", "SEQUENCES_DIR", "--max-file-size", "MAX_FILE_SIZE")),
+    ],
+)
+def test_help_lists_the_text_options(category, forms):
+    tb_ingest = Path(sys.executable).parent / "tb-ingest"  # the console script of this environment
+    proc = subprocess.run([str(tb_ingest), "--plugin", category, "--help"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for form in forms:
+        assert form in proc.stdout
 
 
 # -- idempotence -------------------------------------------------------------------------
@@ -314,7 +385,7 @@ def test_template_runs_as_copied(tmp_path, category):
 
 
 def test_entry_points_name_the_three_categories():
-    names = {(p.name, p.distribution) for p in installed_plugins()}
+    names = {(ep.name, ep.dist.name) for ep in entry_points(group="tracebloc_ingestor")}
     assert {(c, "tracebloc-ingestor-text") for c in (TC, TOK, MLM)} <= names
 
 

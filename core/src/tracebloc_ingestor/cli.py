@@ -29,7 +29,9 @@ before any data was read; 143 stopped by SIGTERM.
 def _click_option(option: Option, owner: str | None = None) -> click.Option:
     help_text = option.help_text() if owner is None else f"[{owner}] {option.help_text()}"
     if option.type.is_flag:
-        return click.Option([option.flag, option.name], is_flag=True, default=None, help=help_text)
+        # --x turns it on, --no-x off; neither leaves the environment or ingest.yaml to decide
+        off = "--no-" + option.flag[2:]
+        return click.Option([f"{option.flag}/{off}", option.name], default=None, help=help_text)
     return click.Option(
         [option.flag, option.name],
         metavar=option.metavar or option.type.metavar,

@@ -242,7 +242,10 @@ class Choice(OptionType):
         raise OptionError(f"is not accepted; use one of: {', '.join(self.choices)}")
 
     def json_schema(self) -> dict:
-        return {"enum": list(self.choices)}
+        if self.case_sensitive:
+            return {"enum": list(self.choices)}
+        words = "|".join(re.escape(c) for c in self.choices)
+        return {"type": "string", "pattern": f"(?i)^(?:{words})$", "x-message": f"is not accepted; use one of: {', '.join(self.choices)}"}
 
     def describe(self) -> str:
         return "one of " + ", ".join(self.choices)

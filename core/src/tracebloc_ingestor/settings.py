@@ -318,7 +318,9 @@ class _Loader:
 
     def flag(self, field: str, option: Option | None = None) -> tuple[Any, str] | None:
         value = self.flags.get(field)
-        if value is None or value is False or value == "" or (isinstance(value, (tuple, list)) and not value):
+        # False is "not given" for the core's switches; a plugin's true/false option may be set to false
+        off = value is False and (option is None or not option.type.is_flag)
+        if value is None or off or value == "" or (isinstance(value, (tuple, list)) and not value):
             return None
         option = option or _CORE.get(field)
         name = option.flag if option is not None and option.flag else _FLAG_ONLY.get(field, "--" + field.replace("_", "-"))

@@ -10,5 +10,13 @@ from .classification import ImageClassification
 from .detection import ObjectDetection
 from .keypoints import KeypointDetection
 from .segmentation import SemanticSegmentation
+from .validators import ImageResolutionValidator
 
-__all__ = ["ImageIngestor", "ImageClassification", "ObjectDetection", "SemanticSegmentation", "KeypointDetection"]
+__all__ = [
+    "ImageIngestor",
+    "ImageClassification",
+    "ObjectDetection",
+    "SemanticSegmentation",
+    "KeypointDetection",
+    "ImageResolutionValidator",
+]

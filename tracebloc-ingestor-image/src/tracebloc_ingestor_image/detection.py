@@ -14,24 +14,22 @@ import os
 import re
 from collections import Counter
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 import pyarrow as pa
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 from xml.etree.ElementTree import ParseError
 
-from tracebloc_ingestor import Issue
-from tracebloc_ingestor.stats import Tally
+from tracebloc_ingestor.api import FILE, FILENAME, LABEL, MAX_LABEL_LENGTH, ROW, WARNING, Companion, FileCheck, Issue, Tally, set_column
 
-from .base import FILE_COLUMN, ROW, Companion, ImageIngestor, RecordCheck, _set
-from .options import ImageOptions
+from .base import ImageIngestor
+from .options import ANNOTATIONS, COMMON
 
 if TYPE_CHECKING:  # pragma: no cover
-    from tracebloc_ingestor import RunContext
+    from tracebloc_ingestor.api import RunContext
 
 MAX_XML_BYTES = 1 << 20
-MAX_LABEL_LENGTH = 255
 _CLASS = re.compile(r"^[^\s:]{1,64}$")
 
 
@@ -40,33 +38,39 @@ class ObjectDetection(ImageIngestor):
 
     category = "object_detection"
     summary = "Images with Pascal VOC XML boxes under annotations/ (one record per image)."
+    options = (*COMMON, ANNOTATIONS)
     resizable = False
     manifest_label = False
-    one_record_per_image = True
+    one_record_per_file = True
 
     def label_column(self, ctx: "RunContext") -> str:
-        return "label"
+        return LABEL
 
     def excluded_columns(self, ctx: "RunContext") -> set[str]:
         # a manifest's own label column (one class per box in older layouts) is not a feature
-        return super().excluded_columns(ctx) | {"label", "image_label"}
+        return super().excluded_columns(ctx) | {LABEL, "image_label"}
+
+    def start(self, ctx: "RunContext") -> Iterable[Issue]:
+        issues = list(super().start(ctx))
+        if ctx.settings.label_file is None and not self.folder(ctx, "annotations").is_dir():
+            issues.append(Issue("missing_folder", "the annotations folder does not exist", file=self.folder_rel(ctx, "annotations")))
+        return issues
 
     def discover(self, ctx: "RunContext") -> Iterator[pa.RecordBatch]:
+        """The manifest's rows when there is one, else one record per ``annotations/*.xml`` (sorted)."""
         if ctx.settings.label_file is not None:
             yield from super().discover(ctx)
             return
         folder = self.folder(ctx, "annotations")
         if not folder.is_dir():
-            if ctx.issue_sink is not None:
-                ctx.report(Issue("missing_folder", "the annotations folder does not exist", file=self._prefix(ctx, "annotations")))
-            return
+            return  # reported by start
         names = sorted(e.name for e in os.scandir(folder) if e.name.lower().endswith(".xml"))
-        size = ctx.settings.batch_size
+        size = min(ctx.settings.batch_size, self.max_batch_rows)
         for start in range(0, len(names), size):
             chunk = names[start : start + size]
             batch = pa.record_batch(
                 {
-                    FILE_COLUMN: pa.array([n[: -len(".xml")] for n in chunk], pa.string()),
+                    FILENAME: pa.array([n[: -len(".xml")] for n in chunk], pa.string()),
                     ROW: pa.array(range(start + 1, start + 1 + len(chunk)), pa.int64()),
                 }
             )
@@ -74,41 +78,35 @@ class ObjectDetection(ImageIngestor):
 
     def companions(self, ctx: "RunContext", batch: pa.RecordBatch, index: int, member: str) -> list[Companion]:
         xml = str(PurePosixPath(member.replace("\\", "/")).with_suffix(".xml"))
-        return [self._companion(ctx, "annotations", xml)]
+        return [self.companion(ctx, "annotations", xml)]
 
-    def check_companions(self, options: ImageOptions, result: RecordCheck, companions) -> None:
-        facts = result.facts
+    def check_companions(self, ctx: "RunContext", check: FileCheck, companions: list[tuple[Companion, Path]]) -> None:
+        """Parse the XML against the image; its class histogram becomes ``check.extra``."""
+        facts = check.facts
         for comp, path in companions:
-            classes = _boxes(path, comp.rel, facts.width, facts.height, result.problems)
+            classes = _boxes(path, comp.rel, facts.width, facts.height, check.problems)
             if classes is None:
                 continue
             label = " ".join(f"{name}:{count}" for name, count in sorted(classes.items()))
             if len(label) > MAX_LABEL_LENGTH:
-                result.problems.append(("max_length", f"the class histogram is longer than {MAX_LABEL_LENGTH} characters", comp.rel))
+                check.problems.append(("max_length", f"the class histogram is longer than {MAX_LABEL_LENGTH} characters", comp.rel))
                 continue
-            result.extra = (label, dict(classes))
+            check.extra = (label, dict(classes))
 
-    def check_row(self, ctx, batch, index, row, rel, facts):
-        extra = self._image_state(ctx).extra.get(rel)
+    def check_row(self, ctx, batch, index, row, rel, facts) -> Iterable[Issue]:
+        extra = self.file_extra(ctx, rel)
         if extra is not None and not extra[1]:
-            yield Issue("no_objects", "the annotation holds no object; the image is stored with an empty label", row=row, file=rel, severity="warning")
+            yield Issue("no_objects", "the annotation holds no object; the image is stored with an empty label", row=row, file=rel, severity=WARNING)
 
     def add_columns(self, ctx: "RunContext", batch: pa.RecordBatch) -> pa.RecordBatch:
-        state = self._image_state(ctx)
-        labels = [state.extra[rel][0] for rel in batch.column("_tb_file").to_pylist()]
-        return _set(batch, "label", pa.array(labels, pa.string()))
+        labels = [self.file_extra(ctx, rel)[0] for rel in batch.column(FILE).to_pylist()]
+        return set_column(batch, LABEL, pa.array(labels, pa.string()))
 
-    def describe(self, ctx: "RunContext", batch: pa.RecordBatch) -> dict:
-        state = self._image_state(ctx)
-        seen = set(state.described)
-        out = super().describe(ctx, batch)
+    def file_statistics(self, ctx: "RunContext", described: list) -> dict:
+        out = super().file_statistics(ctx, described)
         boxes: Counter = Counter()
-        for stem, ext in zip(batch.column(FILE_COLUMN).to_pylist(), batch.column("extension").to_pylist()):
-            rel = state.stems.get(stem)
-            if stem + ext in seen or rel is None:
-                continue
-            seen.add(stem + ext)
-            boxes.update(state.extra.get(rel, ("", {}))[1])
+        for rel, _facts in described:
+            boxes.update((self.file_extra(ctx, rel) or ("", {}))[1])
         out["boxes"] = Tally(dict(boxes))
         return out
 

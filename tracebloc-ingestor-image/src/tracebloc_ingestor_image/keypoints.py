@@ -16,14 +16,15 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 import pyarrow as pa
 
-from tracebloc_ingestor import Issue
+from tracebloc_ingestor.api import ANNOTATION, FILENAME, Issue, set_column
 
-from .base import FILE_COLUMN, ImageIngestor, _set
+from .base import ImageIngestor
+from .options import COMMON, NUMBER_OF_KEYPOINTS
 
 if TYPE_CHECKING:  # pragma: no cover
-    from tracebloc_ingestor import RunContext
+    from tracebloc_ingestor.api import RunContext
 
-ANNOTATION = "Annotation"
+KEYPOINTS = "Annotation"
 VISIBILITY = "Visibility"
 MAX_JSON_CHARS = 65_535  # what a TEXT column holds
 VISIBILITY_VALUES = (0, 1, 2)
@@ -34,42 +35,44 @@ class KeypointDetection(ImageIngestor):
 
     category = "keypoint_detection"
     summary = "Images with keypoint JSON per row (manifest: filename, Annotation, Visibility, label)."
+    options = (*COMMON, NUMBER_OF_KEYPOINTS)
     resizable = False
 
     def excluded_columns(self, ctx: "RunContext") -> set[str]:
-        out = super().excluded_columns(ctx) | {ANNOTATION}
+        out = super().excluded_columns(ctx) | {KEYPOINTS}
         if VISIBILITY not in (ctx.settings.schema or {}):
             out.add(VISIBILITY)
         return out
 
     def required_columns(self, ctx: "RunContext") -> tuple[str, ...]:
-        return (FILE_COLUMN, ANNOTATION)
+        return (FILENAME, KEYPOINTS)
 
-    def start_issues(self, ctx: "RunContext") -> Iterable[Issue]:
-        yield from super().start_issues(ctx)
-        if ctx.settings.number_of_keypoints is None:
-            yield Issue("number_of_keypoints", "keypoint_detection needs number_of_keypoints (ingest.yaml)")
-        if ctx.settings.target_size is None:
-            yield Issue("target_size", "keypoint_detection needs target_size [width, height] (ingest.yaml)")
+    def start(self, ctx: "RunContext") -> Iterable[Issue]:
+        issues = list(super().start(ctx))
+        if ctx.options.number_of_keypoints is None:
+            issues.append(Issue("number_of_keypoints", "keypoint_detection needs number_of_keypoints (ingest.yaml)"))
+        if ctx.options.target_size is None:
+            issues.append(Issue("target_size", "keypoint_detection needs target_size [width, height] (ingest.yaml)"))
+        return issues
 
-    def check_row(self, ctx, batch, index, row, rel, facts):
+    def check_row(self, ctx, batch, index, row, rel, facts) -> Iterable[Issue]:
         names = batch.schema.names
-        if ANNOTATION not in names:
+        if KEYPOINTS not in names:
             return
-        expected = ctx.settings.number_of_keypoints
-        text = batch.column(ANNOTATION)[index].as_py()
+        expected = ctx.options.number_of_keypoints
+        text = batch.column(KEYPOINTS)[index].as_py()
         joints = _json_object(text)
         if isinstance(joints, str):
-            yield Issue("annotation", f"Annotation {joints}", row=row, column=ANNOTATION, file=rel)
+            yield Issue("annotation", f"Annotation {joints}", row=row, column=KEYPOINTS, file=rel)
             return
         if expected is not None and len(joints) != expected:
-            yield Issue("keypoint_count", f"Annotation has {len(joints)} keypoints; number_of_keypoints is {expected}", row=row, column=ANNOTATION, file=rel)
+            yield Issue("keypoint_count", f"Annotation has {len(joints)} keypoints; number_of_keypoints is {expected}", row=row, column=KEYPOINTS, file=rel)
         for n, (joint, value) in enumerate(joints.items(), start=1):
             point = _point(value)
             if point is None:
-                yield Issue("keypoint", f"keypoint {n} is not [x, y] or {{x, y}} with finite numbers", row=row, column=ANNOTATION, file=rel)
+                yield Issue("keypoint", f"keypoint {n} is not [x, y] or {{x, y}} with finite numbers", row=row, column=KEYPOINTS, file=rel)
             elif not (0 <= point[0] < facts.width and 0 <= point[1] < facts.height):
-                yield Issue("keypoint_bounds", f"keypoint {n} is outside the {facts.width}x{facts.height} image", row=row, column=ANNOTATION, file=rel)
+                yield Issue("keypoint_bounds", f"keypoint {n} is outside the {facts.width}x{facts.height} image", row=row, column=KEYPOINTS, file=rel)
         if VISIBILITY not in names:
             return
         raw = batch.column(VISIBILITY)[index].as_py()
@@ -85,8 +88,8 @@ class KeypointDetection(ImageIngestor):
             yield Issue("visibility", "Visibility values are 0, 1 or 2", row=row, column=VISIBILITY, file=rel)
 
     def add_columns(self, ctx: "RunContext", batch: pa.RecordBatch) -> pa.RecordBatch:
-        texts = [None if t is None else str(t).strip() for t in batch.column(ANNOTATION).to_pylist()]
-        return _set(batch, "annotation", pa.array(texts, pa.string()))
+        texts = [None if t is None else str(t).strip() for t in batch.column(KEYPOINTS).to_pylist()]
+        return set_column(batch, ANNOTATION, pa.array(texts, pa.string()))
 
 
 def _json_object(text: Any) -> dict | str:

@@ -9,21 +9,19 @@ resampled with nearest neighbour so that no new class values appear.
 
 from __future__ import annotations
 
-import functools
-from pathlib import PurePosixPath
-from typing import TYPE_CHECKING
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Callable, Iterable
 
 import pyarrow as pa
 
-from tracebloc_ingestor import Issue, TableSchema
+from tracebloc_ingestor.api import FILENAME, MEMBER, Companion, FileCheck, FileProblem, Issue, TableSchema, set_column
 
-from .base import FILE_COLUMN, Companion, ImageIngestor, RecordCheck, _set
-from .checks import ImageProblem, inspect_image
-from .options import ImageOptions
-from .process import conform
+from .base import ImageIngestor
+from .checks import ImageFacts, inspect_image
+from .options import COMMON, MASKS, ImageOptions
 
 if TYPE_CHECKING:  # pragma: no cover
-    from tracebloc_ingestor import RunContext
+    from tracebloc_ingestor.api import RunContext
 
 MASK_ID = "mask_id"
 MASK_SUFFIX = "_mask"
@@ -40,32 +38,35 @@ class SemanticSegmentation(ImageIngestor):
 
     category = "semantic_segmentation"
     summary = "Images with single-channel <stem>_mask.png masks under masks/ (manifest: filename, mask_id, label)."
-    file_columns = (FILE_COLUMN, MASK_ID)
-    one_record_per_image = True
+    options = (*COMMON, MASKS)
+    file_columns = (FILENAME, MASK_ID)
+    one_record_per_file = True
 
     def companions(self, ctx: "RunContext", batch: pa.RecordBatch, index: int, member: str) -> list[Companion]:
-        return [self._companion(ctx, "masks", _mask_member(member))]
+        return [self.companion(ctx, "masks", _mask_member(member))]
 
-    def check_companions(self, options: ImageOptions, result: RecordCheck, companions) -> None:
-        image = result.facts
+    def check_companions(self, ctx: "RunContext", check: FileCheck, companions: list[tuple[Companion, Path]]) -> None:
+        """The mask is a sound single-channel image of exactly the image's size."""
+        image = check.facts
+        options = ImageOptions.of(ctx)
         for comp, path in companions:
             try:
                 mask = inspect_image(path, max_pixels=options.max_pixels, full_decode=options.full_decode)
-            except ImageProblem as problem:
-                result.problems.append((problem.rule, f"mask: {problem.message}", comp.rel))
+            except FileProblem as problem:
+                check.problems.append((problem.rule, f"mask: {problem.message}", comp.rel))
                 continue
             if mask.mode not in SINGLE_CHANNEL_MODES:
-                result.problems.append(("mask_mode", f"the mask has mode {mask.mode}; a mask has one channel of class indices", comp.rel))
+                check.problems.append(("mask_mode", f"the mask has mode {mask.mode}; a mask has one channel of class indices", comp.rel))
             if (mask.width, mask.height) != (image.width, image.height):
-                result.problems.append(
+                check.problems.append(
                     ("mask_size", f"the mask is {mask.width}x{mask.height} but its image is {image.width}x{image.height}", comp.rel)
                 )
 
-    def check_row(self, ctx, batch, index, row, rel, facts):
+    def check_row(self, ctx, batch, index, row, rel, facts) -> Iterable[Issue]:
         if MASK_ID not in batch.schema.names:
             return
         given = batch.column(MASK_ID)[index].as_py()
-        member = batch.column("_tb_member")[index].as_py()
+        member = batch.column(MEMBER)[index].as_py()
         expected = PurePosixPath(_mask_member(member)).stem
         text = None if given is None else str(given).strip()
         if text and text.lower().endswith(".png"):
@@ -80,11 +81,9 @@ class SemanticSegmentation(ImageIngestor):
         return TableSchema.from_mapping(declared)
 
     def add_columns(self, ctx: "RunContext", batch: pa.RecordBatch) -> pa.RecordBatch:
-        members = batch.column("_tb_member").to_pylist()
-        return _set(batch, MASK_ID, pa.array([PurePosixPath(_mask_member(m)).stem for m in members], pa.string()))
+        members = batch.column(MEMBER).to_pylist()
+        return set_column(batch, MASK_ID, pa.array([PurePosixPath(_mask_member(m)).stem for m in members], pa.string()))
 
-    def companion_producer(self, options: ImageOptions, facts, comp: Companion):
-        target = options.target_size
-        if options.resize_policy == "reject" or target is None or (facts.width, facts.height) == tuple(target):
-            return None
-        return functools.partial(conform, target=tuple(target), policy=options.resize_policy, fmt="PNG", mask=True)
+    def companion_producer(self, ctx: "RunContext", facts: ImageFacts, companion: Companion) -> Callable[[Path], bytes] | None:
+        # nearest neighbour: a resized mask holds only the class values it had
+        return self.resizer(ctx, facts, fmt="PNG", mask=True)

@@ -1,4 +1,9 @@
-"""Image validators for ``BaseIngestor.validators`` lists."""
+"""Image validators for ``BaseIngestor.validators`` lists.
+
+``ImageResolutionValidator`` is also importable from the package root,
+``from tracebloc_ingestor import ImageResolutionValidator`` (this distribution declares
+it in the entry-point group ``tracebloc_ingestor.exports``).
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,9 @@ from typing import Iterable
 
 import pyarrow as pa
 
-from tracebloc_ingestor import Issue, Validator
+from tracebloc_ingestor.api import FILE, ROW, FileProblem, Issue, Validator
 
-from .checks import ImageProblem, inspect_image
+from .checks import inspect_image
 from .options import DEFAULT_MAX_PIXELS
 
 
@@ -27,16 +32,16 @@ class ImageResolutionValidator(Validator):
         self.max_pixels = max_pixels
 
     def check_batch(self, ctx, batch: pa.RecordBatch) -> Iterable[Issue]:
-        if "_tb_file" not in batch.schema.names:
+        if FILE not in batch.schema.names:
             return
         seen: set[str] = set()
-        for row, rel in zip(batch.column("_tb_row").to_pylist(), batch.column("_tb_file").to_pylist()):
+        for row, rel in zip(batch.column(ROW).to_pylist(), batch.column(FILE).to_pylist()):
             if rel is None or rel in seen:
                 continue
             seen.add(rel)
             try:
                 facts = inspect_image(Path(ctx.source_root) / rel, max_pixels=self.max_pixels)
-            except ImageProblem as problem:
+            except FileProblem as problem:
                 yield Issue(problem.rule, problem.message, row=row, file=rel)
                 continue
             except OSError:

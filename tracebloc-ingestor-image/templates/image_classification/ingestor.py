@@ -2,8 +2,10 @@
 
     python ingestor.py                      # ingests the sample next to this file
     INGEST_CONFIG=my.yaml python ingestor.py
-    LABEL_FILE=labels.csv SRC_PATH=/data/raw TABLE_NAME=my_table TARGET_SIZE=... python ingestor.py
+    LABEL_FILE=labels.csv SRC_PATH=/data/raw TABLE_NAME=my_table TARGET_SIZE=224x224 RESIZE_POLICY=resize python ingestor.py
 
+Every option has a flag, an environment variable and an ingest.yaml key (see the
+README of tracebloc-ingestor-image, or: tb-ingest --plugin image_classification --help).
 Without MYSQL_HOST the rows go to an SQLite file; without STORAGE_PATH the images go to
 ./tracebloc-output/shared/<table>/ (in the cluster: /data/shared/<table>/); without
 backend credentials the metadata goes to a local JSON file.
@@ -13,7 +15,7 @@ from tracebloc_ingestor_image import ImageClassification
 
 
 class Ingestor(ImageClassification):
-    # Add checks of your own (from tracebloc_ingestor import FileTypeValidator), e.g.:
+    # Add checks of your own (from tracebloc_ingestor.api import FileTypeValidator), e.g.:
     #   validators = (*ImageClassification.validators, FileTypeValidator(allowed=[".csv", ".jpg"]))  # manifest and images
     pass
 

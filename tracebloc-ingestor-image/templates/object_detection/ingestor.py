@@ -3,7 +3,10 @@
     python ingestor.py                      # ingests the sample next to this file
     INGEST_CONFIG=my.yaml python ingestor.py
     SRC_PATH=/data/raw TABLE_NAME=my_table python ingestor.py   # images/ + annotations/
+    SRC_PATH=/data/raw TABLE_NAME=my_table IMAGES_DIR=JPEGImages ANNOTATIONS_DIR=Annotations python ingestor.py
 
+Every option has a flag, an environment variable and an ingest.yaml key (see the
+README of tracebloc-ingestor-image, or: tb-ingest --plugin object_detection --help).
 Without MYSQL_HOST the rows go to an SQLite file; without STORAGE_PATH the images go to
 ./tracebloc-output/shared/<table>/ (in the cluster: /data/shared/<table>/); without
 backend credentials the metadata goes to a local JSON file.
@@ -13,7 +16,7 @@ from tracebloc_ingestor_image import ObjectDetection
 
 
 class Ingestor(ObjectDetection):
-    # Add checks of your own (from tracebloc_ingestor import FileTypeValidator), e.g.:
+    # Add checks of your own (from tracebloc_ingestor.api import FileTypeValidator), e.g.:
     #   validators = (*ObjectDetection.validators, FileTypeValidator(allowed=[".csv", ".jpg"]))  # manifest and images
     pass
 

@@ -4,6 +4,8 @@
     INGEST_CONFIG=my.yaml python ingestor.py
     LABEL_FILE=masks.csv SRC_PATH=/data/raw TABLE_NAME=my_table python ingestor.py   # images/ + masks/
 
+Every option has a flag, an environment variable and an ingest.yaml key (see the
+README of tracebloc-ingestor-image, or: tb-ingest --plugin semantic_segmentation --help).
 Without MYSQL_HOST the rows go to an SQLite file; without STORAGE_PATH the images go to
 ./tracebloc-output/shared/<table>/ (in the cluster: /data/shared/<table>/); without
 backend credentials the metadata goes to a local JSON file.
@@ -13,7 +15,7 @@ from tracebloc_ingestor_image import SemanticSegmentation
 
 
 class Ingestor(SemanticSegmentation):
-    # Add checks of your own (from tracebloc_ingestor import FileTypeValidator), e.g.:
+    # Add checks of your own (from tracebloc_ingestor.api import FileTypeValidator), e.g.:
     #   validators = (*SemanticSegmentation.validators, FileTypeValidator(allowed=[".csv", ".jpg"]))  # manifest and images
     pass
 

@@ -12,18 +12,11 @@ from pathlib import Path
 
 import attrs
 
+from tracebloc_ingestor.api import FileProblem
+
 DEFAULT_MAX_FILE_SIZE = 10 << 20  # 10 MiB: far above any training text, small enough to read whole
 TEXT_EXTENSION = ".txt"
 _BOM = "\ufeff"
-
-
-class TextProblem(Exception):
-    """The file is not a usable text; ``rule`` names the check that failed."""
-
-    def __init__(self, rule: str, message: str) -> None:
-        super().__init__(message)
-        self.rule = rule
-        self.message = message
 
 
 @attrs.frozen
@@ -34,27 +27,27 @@ class TextFacts:
 
 
 def inspect_text(path: Path, *, max_size: int = DEFAULT_MAX_FILE_SIZE) -> TextFacts:
-    """Counts of the text at ``path``, or TextProblem naming what is wrong with it."""
+    """Counts of the text at ``path``, or FileProblem naming the rule it breaks."""
     with open(path, "rb") as fh:
         size = os.fstat(fh.fileno()).st_size
         if size > max_size:
-            raise TextProblem("file_size", f"the file has {size:,} bytes, more than the limit of {max_size:,}")
+            raise FileProblem("file_size", f"the file has {size:,} bytes, more than the limit of {max_size:,}")
         # Read one byte past the bound: a file that grows while we read is still refused.
         data = fh.read(max_size + 1)
     if len(data) > max_size:
-        raise TextProblem("file_size", f"the file has more than {max_size:,} bytes")
+        raise FileProblem("file_size", f"the file has more than {max_size:,} bytes")
     if not data:
-        raise TextProblem("empty_file", "the file is empty")
+        raise FileProblem("empty_file", "the file is empty")
     nul = data.find(b"\x00")
     if nul >= 0:
-        raise TextProblem("binary", f"the file holds a NUL byte (offset {nul:,}); it is not text")
+        raise FileProblem("binary", f"the file holds a NUL byte (offset {nul:,}); it is not text")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise TextProblem("encoding", f"the file is not valid UTF-8 (bad byte at offset {exc.start:,})") from None
+        raise FileProblem("encoding", f"the file is not valid UTF-8 (bad byte at offset {exc.start:,})") from None
     if text.startswith(_BOM):
         text = text[1:]
     words = len(text.split())
     if words == 0:
-        raise TextProblem("empty_file", "the file holds only white space")
+        raise FileProblem("empty_file", "the file holds only white space")
     return TextFacts(size=len(data), chars=len(text), words=words)

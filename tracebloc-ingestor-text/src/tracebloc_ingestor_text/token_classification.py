@@ -7,15 +7,14 @@ from typing import TYPE_CHECKING, Iterable
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tracebloc_ingestor import Issue
-from tracebloc_ingestor.stats import Tally
+from tracebloc_ingestor.api import FILE, LABEL, ROW, Issue, Tally
 
-from .base import ROW, TextIngestor
+from .base import TextIngestor
 from .checks import TextFacts
 from .iob2 import iob2_problem
 
 if TYPE_CHECKING:  # pragma: no cover
-    from tracebloc_ingestor import RunContext
+    from tracebloc_ingestor.api import RunContext
 
 
 class TokenClassification(TextIngestor):
@@ -30,38 +29,33 @@ class TokenClassification(TextIngestor):
     summary = "UTF-8 texts under texts/ with space-separated IOB2 tags, one per word (manifest: filename, label)."
 
     def _labels(self, ctx: "RunContext", batch: pa.RecordBatch) -> list[str | None] | None:
-        column = self.label_column(ctx)
-        if column not in batch.schema.names:
-            return None
-        values = batch.column(column)
-        if not pa.types.is_string(values.type):
-            values = pc.cast(values, pa.string())
-        return values.to_pylist()
-
-    def _batch_labels(self, ctx: "RunContext", batch: pa.RecordBatch) -> list[str | None] | None:
         """The labels of ``batch`` as Python strings, converted once per batch."""
         cache = ctx.state(f"token-labels:{self.category}", dict)
         if cache.get("batch") is not batch:
-            cache["batch"], cache["labels"] = batch, self._labels(ctx, batch)
+            column = self.label_column(ctx)
+            labels = None
+            if column in batch.schema.names:
+                values = batch.column(column)
+                labels = (values if pa.types.is_string(values.type) else pc.cast(values, pa.string())).to_pylist()
+            cache["batch"], cache["labels"] = batch, labels
         return cache["labels"]
 
-    def validate_batch(self, ctx: "RunContext", batch: pa.RecordBatch) -> Iterable[Issue]:
-        labels = self._batch_labels(ctx, batch)
-        issues = list(super().validate_batch(ctx, batch))
+    def validate(self, ctx: "RunContext", batch: pa.RecordBatch) -> Iterable[Issue]:
+        issues = list(super().validate(ctx, batch))
+        labels = self._labels(ctx, batch)
         if labels is None:
             return issues
         column = self.label_column(ctx)
-        files = batch.column("_tb_file").to_pylist()
-        for row, rel, value in zip(batch.column(ROW).to_pylist(), files, labels):
+        for row, rel, value in zip(batch.column(ROW).to_pylist(), batch.column(FILE).to_pylist(), labels):
             if value is None or not value.strip():
-                continue  # the host reports a missing label
+                continue  # the core reports a missing label
             why = iob2_problem(value.split())
             if why:
                 issues.append(Issue("iob2", why, row=row, column=column, file=rel, value=value))
         return issues
 
     def check_row(self, ctx: "RunContext", batch: pa.RecordBatch, index: int, row: int, rel: str, facts: TextFacts) -> Iterable[Issue]:
-        labels = self._batch_labels(ctx, batch)
+        labels = self._labels(ctx, batch)
         if labels is None or labels[index] is None or not labels[index].strip():
             return ()
         tags = len(labels[index].split())
@@ -77,14 +71,13 @@ class TokenClassification(TextIngestor):
             ),
         )
 
-    def validate_end(self, ctx: "RunContext") -> Iterable[Issue]:
+    def check_labels_end(self, ctx: "RunContext") -> Iterable[Issue]:
         # Two rows rarely share a tag string; class diversity is about tags, so no string rule.
         return ()
 
     def describe(self, ctx: "RunContext", batch: pa.RecordBatch) -> dict:
         out = super().describe(ctx, batch)
-        if "label" in batch.schema.names:
-            tags = pc.list_flatten(pc.utf8_split_whitespace(batch.column("label")))
-            counts = pc.value_counts(tags)
+        if LABEL in batch.schema.names:
+            counts = pc.value_counts(pc.list_flatten(pc.utf8_split_whitespace(batch.column(LABEL))))
             out["token_tags"] = Tally(dict(zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist())))
         return out

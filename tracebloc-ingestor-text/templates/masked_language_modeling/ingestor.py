@@ -13,7 +13,7 @@ from tracebloc_ingestor_text import MaskedLanguageModeling
 
 
 class Ingestor(MaskedLanguageModeling):
-    # Add checks of your own (from tracebloc_ingestor import FileTypeValidator), e.g.:
+    # Add checks of your own (from tracebloc_ingestor.api import FileTypeValidator), e.g.:
     #   validators = (*MaskedLanguageModeling.validators, FileTypeValidator(allowed=[".csv", ".txt"]))  # manifest and sequences
     pass
 

@@ -13,7 +13,7 @@ from tracebloc_ingestor_text import TextClassification
 
 
 class Ingestor(TextClassification):
-    # Add checks of your own (from tracebloc_ingestor import FileTypeValidator), e.g.:
+    # Add checks of your own (from tracebloc_ingestor.api import FileTypeValidator), e.g.:
     #   validators = (*TextClassification.validators, FileTypeValidator(allowed=[".csv", ".txt"]))  # manifest and texts
     pass
 

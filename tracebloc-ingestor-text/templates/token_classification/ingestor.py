@@ -13,7 +13,7 @@ from tracebloc_ingestor_text import TokenClassification
 
 
 class Ingestor(TokenClassification):
-    # Add checks of your own (from tracebloc_ingestor import FileTypeValidator), e.g.:
+    # Add checks of your own (from tracebloc_ingestor.api import FileTypeValidator), e.g.:
     #   validators = (*TokenClassification.validators, FileTypeValidator(allowed=[".csv", ".txt"]))  # manifest and texts
     pass
 

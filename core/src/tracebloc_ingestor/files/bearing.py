@@ -246,7 +246,8 @@ class FileCategory(BaseIngestor):
         """Check one file (in a worker thread); return what later rules need to know of it.
 
         Raise :class:`FileProblem` for a file that breaks a rule. The default only reads
-        the size. It must not keep state: rules across files go into :meth:`check_file`.
+        the size. It runs in several threads at once, so it must not keep state nor call
+        ``ctx.state``: rules across files go into :meth:`check_file` (main thread).
         """
         return FileFacts(path.stat().st_size)
 
