@@ -16,8 +16,8 @@ import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
 
+from tracebloc_ingestor.api import FRAMEWORK_COLUMNS
 from tracebloc_ingestor.loader import installed_plugins
-from tracebloc_ingestor.schema import FRAMEWORK_COLUMNS
 from tracebloc_ingestor.testing.runs import run_plugin as ingest
 from tracebloc_ingestor.testing.runs import table_columns, table_rows
 from tracebloc_ingestor_tabular import TabularClassification, TabularRegression

@@ -11,8 +11,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
+from tracebloc_ingestor.api import FRAMEWORK_COLUMNS
+from tracebloc_ingestor.cli import main as tb_ingest
 from tracebloc_ingestor.loader import installed_plugins
-from tracebloc_ingestor.schema import FRAMEWORK_COLUMNS
 from tracebloc_ingestor.testing.runs import run_plugin as ingest
 from tracebloc_ingestor.testing.runs import table_columns, table_rows, has_table
 from tracebloc_ingestor_timeseries import TimeSeriesClassification, TimeSeriesForecasting, TimeToEventPrediction
@@ -30,11 +32,12 @@ def rows_of(url, table):
     return table_columns(url, table), table_rows(url, table)
 
 
-def run_csv(tmp_path, url, plugin, text, **flags):
+def run_csv(tmp_path, url, plugin, text, environ=None, **flags):
     """Ingest ``text`` as d.csv into table ``t``; returns (report, out + err)."""
     (tmp_path / "d.csv").write_text(text, encoding="utf-8")
     flags = {"database_url": url, "output_dir": str(tmp_path / "o"), "category": plugin.category, **flags}
-    report, out, err = ingest(plugin, flags, {"LABEL_FILE": "d.csv", "SRC_PATH": str(tmp_path), "TABLE_NAME": "t"})
+    env = {"LABEL_FILE": "d.csv", "SRC_PATH": str(tmp_path), "TABLE_NAME": "t", **(environ or {})}
+    report, out, err = ingest(plugin, flags, env)
     return report, out + err
 
 
@@ -53,6 +56,25 @@ def test_entry_points_name_every_category():
     names = {(p.name, p.distribution) for p in installed_plugins()}
     for category in SAMPLES:
         assert (category, "tracebloc-ingestor-timeseries") in names
+
+
+@pytest.mark.parametrize(
+    "category,flags",
+    [
+        ("time_series_forecasting", ["--time-column"]),
+        ("time_to_event_prediction", ["--time-column"]),
+        ("time_series_classification", ["--time-column", "--sequence-column"]),
+    ],
+)
+def test_help_lists_the_category_options(category, flags):
+    result = CliRunner().invoke(tb_ingest, ["--plugin", category, "--help"])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())  # help text is wrapped
+    for flag in flags:
+        assert f"{flag} TEXT" in text
+    assert "TIME_COLUMN" in text and "ingest.yaml time_column" in text
+    default = {"time_series_forecasting": "timestamp", "time_to_event_prediction": "time"}.get(category, "timestamp")
+    assert f"default {default}" in text
 
 
 @pytest.mark.parametrize("category", sorted(SAMPLES))
@@ -77,6 +99,7 @@ def test_sample_ingests(tmp_path, request, db, category):
     config = TEMPLATES / category / "ingest.yaml"
     report, out, err = ingest(cls(), {"config_path": str(config), "database_url": url, "output_dir": str(tmp_path)})
     assert report.exit_code == 0, out + err
+    assert not report.schema_inferred  # the templates declare their schema
     cols, rows = rows_of(url, table)
     assert cols[: len(FRAMEWORK_COLUMNS)] == list(FRAMEWORK_COLUMNS) and len(rows) == count
     payload = json.loads((tmp_path / f"{table}.registration.json").read_text())["payload"]
@@ -224,7 +247,7 @@ def test_time_to_event_missing_time_column(tmp_path, sqlite_url):
     # The same file with time_column naming the duration column passes.
     report, text = run_csv(tmp_path, sqlite_url, TimeToEventPrediction(), "age,days,label\n61,10,1\n70,20,0\n", time_column="days")
     assert report.exit_code == 0, text
-    assert report.schema == {"age": "BIGINT", "days": "BIGINT"}
+    assert report.schema == {"age": "BIGINT", "days": "BIGINT"} and report.schema_inferred
 
 
 def test_time_to_event_empty_time_warns_and_true_false_events_pass(tmp_path, sqlite_url):
@@ -277,7 +300,7 @@ def test_interleaved_sequences_with_numeric_steps_pass(tmp_path, sqlite_url):
     body = "a,1,5,up\nb,7,6,down\na,2,7,up\nb,7,8,down\nc,0,9,up\na,9,1,up\n"
     report, text = run_csv(tmp_path, sqlite_url, TimeSeriesClassification(), TSC_HEADER + body, time_column="step", batch_size="2")
     assert report.exit_code == 0, text
-    assert report.schema == {"sequence_id": "VARCHAR(255)", "step": "BIGINT", "x": "BIGINT"}
+    assert report.schema == {"sequence_id": "VARCHAR(255)", "step": "BIGINT", "x": "BIGINT"} and report.schema_inferred
     payload = json.loads((tmp_path / "o" / "t.registration.json").read_text())["payload"]
     assert payload["meta_data"]["sequences"] == 3
     assert payload["meta_data"]["sequences_per_label"] == {"down": 1, "up": 2}
@@ -292,3 +315,69 @@ def test_sequence_column_and_time_type_are_checked(tmp_path, sqlite_url):
     report, text = run_csv(tmp_path, sqlite_url, TimeSeriesClassification(), TSC_HEADER + body, time_column="step", batch_size="2")
     assert report.exit_code == 1
     assert where(report) == {(3, "step", "datetime")}
+
+
+# -- the column options in their three forms -----------------------------------------------------
+
+FORECAST_BODY = "2024-01-01,1,5\n2024-01-02,2,6\n"
+
+
+def test_time_column_from_the_environment(tmp_path, sqlite_url):
+    text = "ts,load,label\n" + FORECAST_BODY
+    report, out = run_csv(tmp_path, sqlite_url, TimeSeriesForecasting(), text, environ={"TIME_COLUMN": "ts"})
+    assert report.exit_code == 0, out
+    assert report.schema == {"ts": "DATETIME", "load": "BIGINT"}
+    # TRACEBLOC_TIME_COLUMN wins over TIME_COLUMN; a missing column names where its name came from
+    environ = {"TIME_COLUMN": "ts", "TRACEBLOC_TIME_COLUMN": "when"}
+    report, out = run_csv(tmp_path, sqlite_url, TimeSeriesForecasting(), text, environ=environ)
+    assert report.exit_code == 1
+    assert (None, "when", "time_column") in where(report)  # ts is an ordinary (non-numeric) feature then
+    assert "the name from environment TRACEBLOC_TIME_COLUMN" in out
+
+
+def test_time_column_from_ingest_yaml_and_the_flag_wins(tmp_path, sqlite_url):
+    (tmp_path / "d.csv").write_text("ts,load,label\n" + FORECAST_BODY, encoding="utf-8")
+    config = tmp_path / "ingest.yaml"
+    config.write_text(
+        "apiVersion: tracebloc.io/v1\nkind: IngestConfig\ncategory: time_series_forecasting\n"
+        "table: t\nintent: train\ncsv: d.csv\ntime_column: ts\n",
+        encoding="utf-8",
+    )
+    flags = {"config_path": str(config), "database_url": sqlite_url, "output_dir": str(tmp_path / "o")}
+    report, out, err = ingest(TimeSeriesForecasting(), flags)
+    assert report.exit_code == 0, out + err
+    assert list(report.schema) == ["ts", "load"]
+    # the environment wins over ingest.yaml, the flag over both
+    report, out, err = ingest(TimeSeriesForecasting(), flags, {"TIME_COLUMN": "load"})
+    assert where(report) >= {(1, "load", "datetime")}
+    report, out, err = ingest(TimeSeriesForecasting(), {**flags, "time_column": "ts"}, {"TIME_COLUMN": "load"})
+    assert report.exit_code == 0, out + err
+
+
+def test_an_empty_time_column_in_ingest_yaml_is_refused_at_start(tmp_path, sqlite_url):
+    config = tmp_path / "ingest.yaml"
+    config.write_text(
+        "apiVersion: tracebloc.io/v1\nkind: IngestConfig\ncategory: time_to_event_prediction\n"
+        "table: t\nintent: train\ncsv: d.csv\ntime_column: ''\n",
+        encoding="utf-8",
+    )
+    report, out, err = ingest(TimeToEventPrediction(), {"config_path": str(config), "database_url": sqlite_url})
+    assert report.exit_code == 2
+    assert "time_column" in err
+
+
+def test_sequence_column_option(tmp_path, sqlite_url):
+    body = "series,step,x,label\na,1,5,up\nb,1,6,down\na,2,7,up\n"
+    report, text = run_csv(
+        tmp_path, sqlite_url, TimeSeriesClassification(), body, environ={"SEQUENCE_COLUMN": "series"}, time_column="step"
+    )
+    assert report.exit_code == 0, text
+    assert list(report.schema) == ["series", "step", "x"]
+    payload = json.loads((tmp_path / "o" / "t.registration.json").read_text())["payload"]
+    assert payload["meta_data"]["sequences"] == 2
+    # a sequence column that is also the label, or a framework column's name, is refused
+    report, _ = run_csv(tmp_path, sqlite_url, TimeSeriesClassification(), body, time_column="step", sequence_column="label")
+    assert (None, "label", "sequence_column") in where(report)
+    renamed = body.replace("series", "data_id")
+    report, _ = run_csv(tmp_path, sqlite_url, TimeSeriesClassification(), renamed, time_column="step", sequence_column="data_id")
+    assert where(report) == {(None, "data_id", "column_name")}

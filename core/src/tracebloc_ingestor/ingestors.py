@@ -44,6 +44,7 @@ class _RunState:
     def __init__(self, validators: list[Validator]) -> None:
         self.validators = validators
         self.header_checked = False
+        self.label_present = False
         self.inference: dict[str, Any] = {}
         self.labels: dict[str, int] = {}
         self.label_overflow = False
@@ -201,6 +202,7 @@ class BaseIngestor(Category):
         issues: list[Issue] = []
         if not state.header_checked:
             state.header_checked = True
+            state.label_present = self.label_column(ctx) in names
             issues.extend(self._check_header(ctx, names, declared, rel))
         rows = batch.column(ROW_COLUMN)
         if declared is None:
@@ -284,7 +286,8 @@ class BaseIngestor(Category):
     def check_labels_end(self, ctx: "RunContext") -> Iterable[Issue]:
         """A classification needs at least two distinct labels."""
         state = self._state(ctx)
-        if self.label_kind == "classification" and state.header_checked and not state.label_overflow:
+        # without a label column the header check has said so already
+        if self.label_kind == "classification" and state.label_present and not state.label_overflow:
             distinct = len([k for k in state.labels if k.strip()])
             if distinct < 2:
                 yield Issue(

@@ -8,7 +8,7 @@ target are sent with their counts; a regression target is sent only as bucket id
 
 from __future__ import annotations
 
-from tracebloc_ingestor import BaseIngestor, TableNameValidator
+from tracebloc_ingestor.api import BaseIngestor, TableNameValidator
 
 
 class TabularClassification(BaseIngestor):

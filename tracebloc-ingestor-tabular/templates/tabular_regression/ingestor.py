@@ -12,8 +12,9 @@ from tracebloc_ingestor_tabular import TabularRegression
 
 
 class Ingestor(TabularRegression):
-    # Add checks of your own, e.g.:
+    # Add checks of your own, e.g. (from tracebloc_ingestor.api import FileTypeValidator):
     #   validators = (*TabularRegression.validators, FileTypeValidator(allowed=[".csv"]))
+    # or override a stage (validate, validate_end, ...) and call super() first.
     pass
 
 

@@ -1,6 +1,7 @@
 """``time_series_classification``: labelled sequences, one row per time step.
 
-Every row names its sequence (``sequence_id``) and its place in it (the time column:
+Every row names its sequence (the ``sequence_column`` option, ``sequence_id`` by
+default) and its place in it (the ``time_column`` option, ``timestamp`` by default:
 date-times, or numeric steps). Within a sequence the time must not decrease and the
 label must stay the same; rows of one sequence may be spread over the whole input, so
 each sequence's first label and last time are carried from batch to batch. The rows
@@ -11,18 +12,30 @@ at all. The registration counts sequences, in total and per label.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, Iterable
+from typing import TYPE_CHECKING, Iterable
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from tracebloc_ingestor import Column, Issue, TableSchema, parse_sql_type
-from tracebloc_ingestor.stats import Tally, Total
-from tracebloc_ingestor.validation.columns import TypeInference, cast_column, rule_message
+from tracebloc_ingestor.api import (
+    ROW,
+    Column,
+    Issue,
+    Option,
+    TableSchema,
+    Tally,
+    Text,
+    Total,
+    TypeInference,
+    cast_column,
+    check_column_name,
+    parse_sql_type,
+    rule_message,
+)
 
-from .timecol import ROW_COLUMN, TimeColumnIngestor, source_file, value_text
+from .timecol import TimeColumnIngestor, source_file, value_text, where_to_name
 
 if TYPE_CHECKING:  # pragma: no cover
-    from tracebloc_ingestor import RunContext, SqlType
+    from tracebloc_ingestor.api import RunContext, SqlType
 
 DATETIME = parse_sql_type("DATETIME")
 DOUBLE = parse_sql_type("DOUBLE")
@@ -42,19 +55,29 @@ class _Sequences:
 
 
 class TimeSeriesClassification(TimeColumnIngestor):
-    """Rows grouped into sequences by ``sequence_id``; one label per sequence."""
+    """Rows grouped into sequences by the sequence column (``sequence_id``); one label per sequence."""
 
     category = "time_series_classification"
     label_kind = "classification"
     summary = "Labelled sequences: one row per time step, grouped by sequence_id."
-    default_time_column = "timestamp"
-    sequence_column: ClassVar[str] = "sequence_id"
+    options = (
+        Option(
+            "time_column",
+            Text(),
+            default="timestamp",
+            help="The column of each row's place in its sequence: date-times or numeric steps",
+        ),
+        Option("sequence_column", Text(), default="sequence_id", help="The column naming each row's sequence (text)"),
+    )
 
     def _seq(self, ctx: "RunContext") -> _Sequences:
         return ctx.state(f"timeseries:{self.category}:sequences", _Sequences)
 
+    def sequence_column(self, ctx: "RunContext") -> str:
+        return ctx.options.sequence_column
+
     def excluded_columns(self, ctx: "RunContext") -> set[str]:
-        return super().excluded_columns(ctx) | {self.sequence_column}
+        return super().excluded_columns(ctx) | {self.sequence_column(ctx)}
 
     # -- column types --------------------------------------------------------------------
 
@@ -65,7 +88,7 @@ class TimeSeriesClassification(TimeColumnIngestor):
 
     def _declared_sequence_type(self, ctx: "RunContext") -> "SqlType | None":
         schema = ctx.settings.schema
-        text = schema.get(self.sequence_column) if schema is not None else None
+        text = schema.get(self.sequence_column(ctx)) if schema is not None else None
         return parse_sql_type(text) if text is not None else None
 
     def _time_type(self, ctx: "RunContext", values: pa.Array) -> "SqlType":
@@ -92,26 +115,33 @@ class TimeSeriesClassification(TimeColumnIngestor):
         return inferred if inferred.is_numeric else DOUBLE
 
     def feature_schema(self, ctx: "RunContext") -> TableSchema:
-        features = list(super().feature_schema(ctx).features)
+        base = super().feature_schema(ctx)
         sql_type = self._declared_sequence_type(ctx) or SEQUENCE_TYPE
-        return TableSchema((Column(self.sequence_column, sql_type), *features))
+        return TableSchema((Column(self.sequence_column(ctx), sql_type), *base.features), inferred=base.inferred)
 
     # -- validation ----------------------------------------------------------------------
 
     def check_header(self, ctx: "RunContext", names: list[str], rel: str | None) -> Iterable[Issue]:
         issues = list(super().check_header(ctx, names, rel))
-        name = self.sequence_column
-        if name not in names:
-            issues.append(Issue("sequence_column", "the sequence_id column is not in the source", column=name, file=rel))
+        name = self.sequence_column(ctx)
+        if name in (self.label_column(ctx), self.time_column(ctx)):
+            why = "the sequence column cannot also be the label or the time column"
+            issues.append(Issue("sequence_column", why, column=name, file=rel))
+        elif name not in names:
+            why = f"the sequence column is not in the source ({where_to_name(ctx, 'sequence_column')})"
+            issues.append(Issue("sequence_column", why, column=name, file=rel))
+        elif why := check_column_name(name):
+            issues.append(Issue("column_name", why, column=name, file=rel))
         declared = self._declared_sequence_type(ctx)
         if declared is not None and not declared.is_text:
-            issues.append(Issue("sequence_column", f"sequence ids are text; declare VARCHAR(n), not {declared}", column=name, file=rel))
+            why = f"sequence ids are text; declare VARCHAR(n), not {declared}"
+            issues.append(Issue("sequence_column", why, column=name, file=rel))
         if self.label_column(ctx) not in names or any(i.is_error for i in issues):
             self._seq(ctx).header_ok = False  # the per-sequence rules need all three columns
         return issues
 
-    def validate_batch(self, ctx: "RunContext", batch: pa.RecordBatch) -> Iterable[Issue]:
-        issues = list(super().validate_batch(ctx, batch))
+    def check_columns(self, ctx: "RunContext", batch: pa.RecordBatch) -> Iterable[Issue]:
+        issues = list(super().check_columns(ctx, batch))
         if self._seq(ctx).header_ok:
             issues.extend(self._check_sequences(ctx, batch))
         return issues
@@ -121,7 +151,7 @@ class TimeSeriesClassification(TimeColumnIngestor):
         if sql_type.name != "DATETIME" and self.declared_time_type(ctx) is None:
             self._seq(ctx).inference.update(values)
         result = cast_column(values, sql_type)
-        rows = batch.column(ROW_COLUMN)
+        rows = batch.column(ROW)
         name = self.time_column(ctx)
         for idx, rule in zip(result.failed.to_pylist(), result.rules.to_pylist()):
             yield Issue(rule, rule_message(rule, sql_type), row=rows[idx].as_py(), column=name, file=rel, value=value_text(values, idx))
@@ -132,17 +162,18 @@ class TimeSeriesClassification(TimeColumnIngestor):
     def _check_sequences(self, ctx: "RunContext", batch: pa.RecordBatch) -> Iterable[Issue]:
         state = self._seq(ctx)
         rel = source_file(ctx)
-        rows = batch.column(ROW_COLUMN)
-        raw_ids = batch.column(self.sequence_column)
+        rows = batch.column(ROW)
+        column = self.sequence_column(ctx)
+        raw_ids = batch.column(column)
         ids = raw_ids if pa.types.is_string(raw_ids.type) else pc.cast(raw_ids, pa.string())
         ids = pc.utf8_trim_whitespace(ids)
         blank = pc.fill_null(pc.equal(ids, ""), True)
         for row in pc.filter(rows, blank).to_pylist():
-            yield Issue("required", "a sequence id is required", row=row, column=self.sequence_column, file=rel)
+            yield Issue("required", "a sequence id is required", row=row, column=column, file=rel)
         sql_type = self._declared_sequence_type(ctx) or SEQUENCE_TYPE
         too_long = cast_column(raw_ids, sql_type)
         for idx, rule in zip(too_long.failed.to_pylist(), too_long.rules.to_pylist()):
-            yield Issue(rule, rule_message(rule, sql_type), row=rows[idx].as_py(), column=self.sequence_column, file=rel)
+            yield Issue(rule, rule_message(rule, sql_type), row=rows[idx].as_py(), column=column, file=rel)
 
         labels = batch.column(self.label_column(ctx))
         labels = pc.utf8_trim_whitespace(labels if pa.types.is_string(labels.type) else pc.cast(labels, pa.string()))

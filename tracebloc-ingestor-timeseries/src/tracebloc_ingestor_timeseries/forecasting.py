@@ -13,14 +13,24 @@ from typing import TYPE_CHECKING, Iterable
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from tracebloc_ingestor import Column, Issue, TableSchema, parse_sql_type
-from tracebloc_ingestor.schema import check_column_name
-from tracebloc_ingestor.validation.columns import cast_column, rule_message
+from tracebloc_ingestor.api import (
+    HOST_PREFIX,
+    ROW,
+    Column,
+    Issue,
+    Option,
+    TableSchema,
+    Text,
+    cast_column,
+    check_column_name,
+    parse_sql_type,
+    rule_message,
+)
 
-from .timecol import ROW_COLUMN, TimeColumnIngestor, source_file, value_text
+from .timecol import TimeColumnIngestor, source_file, value_text
 
 if TYPE_CHECKING:  # pragma: no cover
-    from tracebloc_ingestor import RunContext, SqlType
+    from tracebloc_ingestor.api import RunContext, SqlType
 
 DATETIME = parse_sql_type("DATETIME")
 DOUBLE = parse_sql_type("DOUBLE")
@@ -45,7 +55,14 @@ class TimeSeriesForecasting(TimeColumnIngestor):
     category = "time_series_forecasting"
     label_kind = "regression"
     summary = "A time-ordered table of numeric features and a numeric target."
-    default_time_column = "timestamp"
+    options = (
+        Option(
+            "time_column",
+            Text(),
+            default="timestamp",
+            help="The column of date-times the rows are ordered by; stored as a DATETIME feature",
+        ),
+    )
 
     def time_sql_type(self, ctx: "RunContext") -> "SqlType":
         return DATETIME
@@ -70,19 +87,22 @@ class TimeSeriesForecasting(TimeColumnIngestor):
                     file=rel,
                 )
 
-    def validate_batch(self, ctx: "RunContext", batch: pa.RecordBatch) -> Iterable[Issue]:
+    def start(self, ctx: "RunContext") -> Iterable[Issue]:
         self._order(ctx)  # the run's start time is taken before the first cell is read
-        issues = list(super().validate_batch(ctx, batch))
+        return super().start(ctx)
+
+    def check_columns(self, ctx: "RunContext", batch: pa.RecordBatch) -> Iterable[Issue]:
+        issues = list(super().check_columns(ctx, batch))
         if self.declared_features(ctx) is None:
             issues.extend(self._inferred_numeric(ctx, batch))
         return issues
 
     def _inferred_numeric(self, ctx: "RunContext", batch: pa.RecordBatch) -> Iterable[Issue]:
         rel = source_file(ctx)
-        rows = batch.column(ROW_COLUMN)
+        rows = batch.column(ROW)
         excluded = self.excluded_columns(ctx)
         for name in batch.schema.names:
-            if name.startswith("_tb_") or name in excluded or check_column_name(name):
+            if name.startswith(HOST_PREFIX) or name in excluded or check_column_name(name):
                 continue
             raw = batch.column(name)
             result = cast_column(raw, DOUBLE)
@@ -98,7 +118,7 @@ class TimeSeriesForecasting(TimeColumnIngestor):
 
     def check_time(self, ctx: "RunContext", batch: pa.RecordBatch, values: pa.Array, rel: str | None) -> Iterable[Issue]:
         name = self.time_column(ctx)
-        rows = batch.column(ROW_COLUMN)
+        rows = batch.column(ROW)
         result = cast_column(values, DATETIME)
         for idx, rule in zip(result.failed.to_pylist(), result.rules.to_pylist()):
             yield Issue(rule, rule_message(rule, DATETIME), row=rows[idx].as_py(), column=name, file=rel, value=value_text(values, idx))
@@ -151,4 +171,5 @@ class TimeSeriesForecasting(TimeColumnIngestor):
             return schema
         # Validation proved every inferred feature numeric; a column the inference left
         # textual (all empty, or integers with leading zeros) is stored as DOUBLE.
-        return TableSchema(tuple(c if c.type.is_numeric else Column(c.name, DOUBLE) for c in schema.features))
+        features = tuple(c if c.type.is_numeric else Column(c.name, DOUBLE) for c in schema.features)
+        return TableSchema(features, inferred=schema.inferred)

@@ -1,9 +1,9 @@
 """``time_to_event_prediction``: a duration column and an event indicator as the label.
 
-The time column (``time`` unless ``time_column`` says otherwise) is a non-negative number
-and stays an ordinary feature column; an empty time is a warning. The label is the event
-indicator, 1/0 (or true/false): it is sent with its counts as it is, never bucketed,
-because a trainer needs the event flag itself.
+The time column (``time`` unless the ``time_column`` option says otherwise) is a
+non-negative number and stays an ordinary feature column; an empty time is a warning.
+The label is the event indicator, 1/0 (or true/false): it is sent with its counts as it
+is, never bucketed, because a trainer needs the event flag itself.
 """
 
 from __future__ import annotations
@@ -12,13 +12,22 @@ from typing import TYPE_CHECKING, Iterable
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from tracebloc_ingestor import WARNING, Issue, parse_sql_type
-from tracebloc_ingestor.validation.columns import TypeInference, cast_column, rule_message
+from tracebloc_ingestor.api import (
+    ROW,
+    WARNING,
+    Issue,
+    Option,
+    Text,
+    TypeInference,
+    cast_column,
+    parse_sql_type,
+    rule_message,
+)
 
-from .timecol import ROW_COLUMN, TimeColumnIngestor, source_file, value_text
+from .timecol import TimeColumnIngestor, source_file, value_text
 
 if TYPE_CHECKING:  # pragma: no cover
-    from tracebloc_ingestor import RunContext, SqlType
+    from tracebloc_ingestor.api import RunContext, SqlType
 
 DOUBLE = parse_sql_type("DOUBLE")
 EVENT_VALUES = pa.array(["0", "1", "true", "false"])
@@ -30,7 +39,11 @@ class TimeToEventPrediction(TimeColumnIngestor):
     category = "time_to_event_prediction"
     label_kind = "classification"
     summary = "A table of features, a non-negative time and a 0/1 event indicator."
-    default_time_column = "time"
+    options = (
+        Option(
+            "time_column", Text(), default="time", help="The duration column: non-negative numbers, stored as a numeric feature"
+        ),
+    )
 
     def time_type_problem(self, sql_type: "SqlType") -> str | None:
         if sql_type.is_numeric:
@@ -54,7 +67,7 @@ class TimeToEventPrediction(TimeColumnIngestor):
 
     def check_time(self, ctx: "RunContext", batch: pa.RecordBatch, values: pa.Array, rel: str | None) -> Iterable[Issue]:
         name = self.time_column(ctx)
-        rows = batch.column(ROW_COLUMN)
+        rows = batch.column(ROW)
         sql_type = self._time_cast_type(ctx)
         if self.declared_time_type(ctx) is None:
             self._inference(ctx).update(values)
@@ -76,8 +89,8 @@ class TimeToEventPrediction(TimeColumnIngestor):
         for row in pc.filter(rows, missing).to_pylist():
             yield Issue("time_missing", "no time value; the record is stored with an empty time", row=row, column=name, file=rel, severity=WARNING)
 
-    def validate_batch(self, ctx: "RunContext", batch: pa.RecordBatch) -> Iterable[Issue]:
-        issues = list(super().validate_batch(ctx, batch))
+    def check_columns(self, ctx: "RunContext", batch: pa.RecordBatch) -> Iterable[Issue]:
+        issues = list(super().check_columns(ctx, batch))
         label = self.label_column(ctx)
         if label in batch.schema.names:
             issues.extend(self._check_events(ctx, batch, batch.column(label)))
@@ -88,7 +101,7 @@ class TimeToEventPrediction(TimeColumnIngestor):
         text = pc.utf8_lower(pc.utf8_trim_whitespace(text))
         # Empty labels are the core's "required" rule; only present, unknown values are ours.
         bad = pc.and_(pc.not_equal(text, ""), pc.invert(pc.is_in(text, value_set=EVENT_VALUES)))
-        rows = batch.column(ROW_COLUMN)
+        rows = batch.column(ROW)
         rel = source_file(ctx)
         for idx in pc.indices_nonzero(pc.fill_null(bad, False)).to_pylist():
             yield Issue(

@@ -1,23 +1,34 @@
 """What the time-series categories share: one time column that the plugin itself checks.
 
-The time column is taken out of the core's generic feature handling (it is in
-``excluded_columns``), checked by the category's own rules, and put back into the table
-as a typed feature column at the place the schema (or the source) gives it.
+The time column is named by the ``time_column`` option (``--time-column``,
+``TIME_COLUMN``, ``time_column`` in ingest.yaml). It is taken out of the core's generic
+feature handling (it is in ``excluded_columns``), checked by the category's own rules,
+and put back into the table as a typed feature column at the place the schema (or the
+source) gives it.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, Iterable
+from typing import TYPE_CHECKING, Iterable
 
 import pyarrow as pa
-from tracebloc_ingestor import BaseIngestor, Column, Issue, SqlType, TableNameValidator, TableSchema
-from tracebloc_ingestor.reading import ROW_COLUMN
-from tracebloc_ingestor.schema import SchemaError, check_column_name, parse_sql_type
+from tracebloc_ingestor.api import (
+    HOST_PREFIX,
+    BaseIngestor,
+    Column,
+    Issue,
+    SchemaError,
+    SqlType,
+    TableNameValidator,
+    TableSchema,
+    check_column_name,
+    parse_sql_type,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
-    from tracebloc_ingestor import RunContext
+    from tracebloc_ingestor.api import RunContext
 
-__all__ = ["ROW_COLUMN", "TimeColumnIngestor", "source_file", "value_text"]
+__all__ = ["TimeColumnIngestor", "source_file", "value_text", "where_to_name"]
 
 
 def source_file(ctx: "RunContext") -> str | None:
@@ -32,6 +43,14 @@ def value_text(values: pa.Array, idx: int) -> str | None:
     return None if value is None else str(value)
 
 
+def where_to_name(ctx: "RunContext", option: str) -> str:
+    """Where a column option's name came from and how to set it, for a message (never its value)."""
+    origin = ctx.options.origin(option)
+    said = "the default name" if origin == "default" else f"the name from {origin}"
+    # the forms an Option derives from its name (the column options keep them)
+    return f"{said}; set {option} in ingest.yaml, {option.upper()} or --{option.replace('_', '-')}"
+
+
 class _TimeState:
     """Per-run state of a time-series category (kept in ``ctx.state``)."""
 
@@ -39,20 +58,21 @@ class _TimeState:
         self.header_checked = False
         self.time_present = False
         self.source_names: list[str] = []
-        self.extra: dict[str, Any] = {}
 
 
 class TimeColumnIngestor(BaseIngestor):
-    """A table category with one time column checked by the subclass's ``check_time``."""
+    """A table category with one time column checked by the subclass's ``check_time``.
+
+    A subclass declares the ``time_column`` option with its own default and help.
+    """
 
     data_format = "tabular"
-    default_time_column: ClassVar[str] = "time"
     validators = (TableNameValidator(),)
 
     # -- the time column ---------------------------------------------------------------
 
     def time_column(self, ctx: "RunContext") -> str:
-        return ctx.settings.time_column or self.default_time_column
+        return ctx.options.time_column
 
     def declared_time_type(self, ctx: "RunContext") -> SqlType | None:
         """The time column's type in the declared schema, or None when it is not declared."""
@@ -81,13 +101,14 @@ class TimeColumnIngestor(BaseIngestor):
 
     # -- validation --------------------------------------------------------------------
 
-    def validate_batch(self, ctx: "RunContext", batch: pa.RecordBatch) -> Iterable[Issue]:
-        issues = list(super().validate_batch(ctx, batch))
+    def check_columns(self, ctx: "RunContext", batch: pa.RecordBatch) -> Iterable[Issue]:
+        """The core's type and label checks, then the header rules (once) and the time rules."""
+        issues = list(super().check_columns(ctx, batch))
         state = self.ts_state(ctx)
         rel = source_file(ctx)
         if not state.header_checked:
             state.header_checked = True
-            state.source_names = [n for n in batch.schema.names if not n.startswith("_tb_")]
+            state.source_names = [n for n in batch.schema.names if not n.startswith(HOST_PREFIX)]
             header = list(self.check_header(ctx, state.source_names, rel))
             state.time_present = self.time_column(ctx) in state.source_names and not any(
                 i.rule == "time_column" and i.is_error for i in header
@@ -106,8 +127,7 @@ class TimeColumnIngestor(BaseIngestor):
         if name not in names:
             yield Issue(
                 "time_column",
-                f"the time column is not in the source (the default is {self.default_time_column!r};"
-                " set time_column in ingest.yaml)",
+                f"the time column is not in the source ({where_to_name(ctx, 'time_column')})",
                 column=name,
                 file=rel,
             )
@@ -132,7 +152,8 @@ class TimeColumnIngestor(BaseIngestor):
         return super().table_schema(ctx)
 
     def table_schema(self, ctx: "RunContext") -> TableSchema:
-        features = list(self.feature_schema(ctx).features)
+        base = self.feature_schema(ctx)
+        features = list(base.features)
         name = self.time_column(ctx)
         schema = ctx.settings.schema
         order = list(schema) if schema is not None and name in schema else self.ts_state(ctx).source_names
@@ -142,4 +163,5 @@ class TimeColumnIngestor(BaseIngestor):
             before = set(order[: order.index(name)])
             position = sum(1 for column in features if column.name in before)
         features.insert(position, Column(name, self.time_sql_type(ctx)))
-        return TableSchema(tuple(features))
+        # the host reports an inferred schema (so it can be pinned) by this flag
+        return TableSchema(tuple(features), inferred=base.inferred)

@@ -3,6 +3,7 @@
     python ingestor.py                      # ingests the sample next to this file
     INGEST_CONFIG=my.yaml python ingestor.py
     LABEL_FILE=data.csv TABLE_NAME=my_table LABEL_COLUMN=target python ingestor.py   # no YAML: schema inferred
+    LABEL_FILE=data.csv TABLE_NAME=my_table TIME_COLUMN=step SEQUENCE_COLUMN=series python ingestor.py   # other column names
 
 Without MYSQL_HOST the rows go to an SQLite file and, without backend credentials, the
 metadata to a local JSON file (both under ./tracebloc-output).
@@ -12,8 +13,9 @@ from tracebloc_ingestor_timeseries import TimeSeriesClassification
 
 
 class Ingestor(TimeSeriesClassification):
-    # Add checks of your own, e.g.:
+    # Add checks of your own, e.g. (from tracebloc_ingestor.api import FileTypeValidator):
     #   validators = (*TimeSeriesClassification.validators, FileTypeValidator(allowed=[".csv"]))
+    # or override a stage (validate, validate_end, ...) and call super() first.
     pass
 
 

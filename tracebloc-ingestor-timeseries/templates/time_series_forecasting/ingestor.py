@@ -3,6 +3,7 @@
     python ingestor.py                      # ingests the sample next to this file
     INGEST_CONFIG=my.yaml python ingestor.py
     LABEL_FILE=data.csv TABLE_NAME=my_table LABEL_COLUMN=target python ingestor.py   # no YAML: schema inferred
+    LABEL_FILE=data.csv TABLE_NAME=my_table TIME_COLUMN=ts python ingestor.py   # the time column is named ts
 
 Without MYSQL_HOST the rows go to an SQLite file and, without backend credentials, the
 metadata to a local JSON file (both under ./tracebloc-output).
@@ -12,8 +13,9 @@ from tracebloc_ingestor_timeseries import TimeSeriesForecasting
 
 
 class Ingestor(TimeSeriesForecasting):
-    # Add checks of your own, e.g.:
+    # Add checks of your own, e.g. (from tracebloc_ingestor.api import FileTypeValidator):
     #   validators = (*TimeSeriesForecasting.validators, FileTypeValidator(allowed=[".csv"]))
+    # or override a stage (validate, validate_end, ...) and call super() first.
     pass
 
 
