@@ -42,13 +42,13 @@ class MemoryCategory(Category):
         return batch.set_column(batch.schema.get_field_index("x"), "x", batch.column("x").cast(pa.int32()))
 
 
-def run(tmp_path, *plugins):
+def run(tmp_path, *plugins, environ=None):
     pm = new_plugin_manager()
     for i, plugin in enumerate(plugins):
         register_builtin(pm, plugin, f"test:{i}")
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
-    flags = {"database_url": url, "output_dir": str(tmp_path / "out"), "table": "mem", "category": "memory_demo"}
-    report = run_ingestion(flags, {}, pm=pm, out=io.StringIO(), err=io.StringIO())
+    flags = {"database_url": url, "output_dir": str(tmp_path / "out"), "table": "mem", "category": plugins[0].category}
+    report = run_ingestion(flags, environ or {}, pm=pm, out=io.StringIO(), err=io.StringIO())
     return report, url
 
 
@@ -279,7 +279,7 @@ def test_a_category_the_host_cannot_accept_is_named_with_the_allowed_values(tmp_
     assert "plugin 'test:0'" in report.message  # the plugin is named
 
 
-STAGES = ("start", "discover", "validate", "validate_end", "table_schema", "transform_batch", "load", "describe", "finish")
+STAGES = ("check_options", "start", "discover", "validate", "validate_end", "table_schema", "transform_batch", "load", "describe", "finish")
 
 
 def test_every_category_stage_has_a_documentation_heading():
@@ -300,3 +300,38 @@ def test_every_hook_has_a_test():
 def test_every_hook_has_a_documentation_heading():
     headings = set(re.findall(r"^##+ `(tb_\w+)\(", DOCS.read_text(encoding="utf-8"), flags=re.M))
     assert set(_hook_names()) <= headings
+
+
+def test_check_options_refuses_a_configuration_before_anything_is_read(tmp_path):
+    read = []
+
+    class Bounded(MemoryCategory):
+        options = (Option("low", int, default=0, help="Lowest."), Option("high", int, default=10, help="Highest."))
+
+        def check_options(self, options):
+            if options.low > options.high:
+                yield "low", "is above high"
+
+        def discover(self, ctx):
+            read.append(True)
+            return super().discover(ctx)
+
+    report, url = run(tmp_path, Bounded(), environ={"LOW": "20"})
+    assert report.exit_code == 2 and report.message == "environment LOW (low): is above high"
+    assert read == [] and table(url) is None
+
+
+def test_a_run_whose_start_fails_reads_no_record(tmp_path):
+    read = []
+
+    class NoFolder(MemoryCategory):
+        def start(self, ctx):
+            return [Issue("missing_folder", "the folder does not exist")]
+
+        def discover(self, ctx):
+            read.append(True)
+            return super().discover(ctx)
+
+    report, _ = run(tmp_path, NoFolder())
+    assert report.exit_code == 1 and read == [] and [i.rule for i in report.issues] == ["missing_folder"]
+    assert report.message.startswith("the run cannot start: 1 errors")

@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .context import RunContext
     from .files.store import FileStore
     from .issues import Issue
+    from .options import OptionValues
     from .schema import TableSchema
     from .stats import Stat
     from .summary import RunReport
@@ -138,6 +139,16 @@ class Category:
     @hookimpl
     def tb_categories(self) -> list[CategorySpec]:
         return [self.spec()]
+
+    def check_options(self, options: "OptionValues") -> "Iterable[tuple[str, str]] | None":
+        """Problems with the options taken together, as ``(option name, message)`` pairs.
+
+        Called once the settings are read, before anything else: a problem refuses the
+        configuration (exit code 2), named with where the option's value came from. Each
+        option's own type is checked already; this is for rules across options (a minimum
+        above a maximum, a policy that needs another option).
+        """
+        return None
 
     # -- the stages --------------------------------------------------------------------
 

@@ -94,7 +94,7 @@ CONFIG_SCHEMA: dict = {
         },
         "spec": {
             "type": "object",
-            "x-message": "must be a mapping with csv_options and/or file_options",
+            "x-message": "must be a mapping (csv_options, file_options and the sections plugins declare)",
             "additionalProperties": False,
             "properties": {
                 "csv_options": {

@@ -254,19 +254,24 @@ class Pipeline:
             # -- validation pass
             self._start(ctx)
             total = 0
-            for batch in self._discover(ctx):
-                total += batch.num_rows
-                self._validate(ctx, batch)
-            self._validate_end(ctx)
-            if total == 0 and not self.issues.errors:
+            started = not self.issues.errors
+            # a run that cannot start (a missing folder, options that contradict each other)
+            # is not read: every record would only repeat the same problem
+            if started:
+                for batch in self._discover(ctx):
+                    total += batch.num_rows
+                    self._validate(ctx, batch)
+                self._validate_end(ctx)
+            if started and total == 0 and not self.issues.errors:
                 self.issues.add(Issue("empty", "the source has no records"))
             counters = attrs.evolve(counters, total=total, repeats=self._identity.repeats)
             rejects_path = rejects.close()
             if self.issues.errors:
+                found = "validation found" if started else "the run cannot start:"
                 report = self._report(
                     EXIT_FAILED,
                     "invalid",
-                    f"validation found {self.issues.errors:,} errors; nothing was written",
+                    f"{found} {self.issues.errors:,} errors; nothing was written",
                     counters,
                     rejects_path=rejects_path,
                 )

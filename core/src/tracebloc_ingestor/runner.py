@@ -223,6 +223,9 @@ def run_ingestion(
     category, provider = categories[chosen]
     if category.implementation is None:
         return _refused(f"category {chosen!r} ({provider}) was declared without an implementation", err, out, table=settings.table)
+    problems = _option_problems(category, settings)
+    if problems:
+        return _refused(problems, err, out, table=settings.table)
 
     stop = stop or threading.Event()
     database = sink = None
@@ -256,6 +259,17 @@ def run_ingestion(
     if settings.report_path:
         report.write_json(settings.report_path)
     return report
+
+
+def _option_problems(category, settings) -> str:
+    """What the category finds wrong with its options taken together, one line each (empty: nothing)."""
+    check = getattr(category.implementation, "check_options", None)
+    if check is None:
+        return ""
+    lines = []
+    for name, message in check(settings.options) or ():
+        lines.append(f"{settings.options.origin(name)} ({name}): {message}")
+    return "\n".join(lines)
 
 
 def _safe_text(exc: Exception) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import os
 import shutil
 import sqlite3
@@ -11,12 +10,16 @@ import sys
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
-from tracebloc_ingestor import BaseIngestor
+from tracebloc_ingestor.api import BaseIngestor
+from tracebloc_ingestor.cli import main
 from tracebloc_ingestor.loader import category_table, installed_plugins, load_plugins, new_plugin_manager
-from tracebloc_ingestor.runner import run_ingestion
 from tracebloc_ingestor.testing.distributions import install_throwaway_distribution
-from tracebloc_ingestor_pii_guard import PiiGuard, identifier_kind, is_iban
+from tracebloc_ingestor.testing.layering import public_api_violations
+from tracebloc_ingestor.testing.runs import run_plugin
+import tracebloc_ingestor_pii_guard
+from tracebloc_ingestor_pii_guard import ALLOW, PiiGuard, identifier_kind, is_iban
 
 ADDRESS = "jane.roe@example.org"
 IBAN = "DE89 3704 0044 0532 0130 00"
@@ -30,25 +33,20 @@ PEOPLE = (
 CLEAN = "customer_ref,age,city,label\nC1,34,Berlin,yes\nC2,51,Paris,no\nC3,29,Rome,yes\n"
 
 
-def ingest(tmp_path, csv_text, *, plugins=(), flags=None, batch_size=None):
+CONFIG = "apiVersion: tracebloc.io/v1\nkind: IngestConfig\ncategory: people\ntable: people\nintent: train\ncsv: people.csv\n"
+
+
+def ingest(tmp_path, csv_text, *, plugins=(), flags=None, environ=None, batch_size=None):
     """One run of an inline `people` category with a fresh plugin manager."""
     src = tmp_path / "people.csv"
     src.write_text(csv_text, encoding="utf-8")
-    environ = {"LABEL_FILE": str(src), "TABLE_NAME": "people", "SRC_PATH": str(tmp_path)}
+    environ = {"LABEL_FILE": str(src), "TABLE_NAME": "people", "SRC_PATH": str(tmp_path), **(environ or {})}
     if batch_size:
         environ["BATCH_SIZE"] = str(batch_size)
     db = tmp_path / "ingest.sqlite"
     base = {"category": "people", "database_url": f"sqlite:///{db}", "output_dir": str(tmp_path / "out")}
-    out, err = io.StringIO(), io.StringIO()
-    report = run_ingestion(
-        {**base, **(flags or {})},
-        environ,
-        plugins=[BaseIngestor("people"), *plugins],
-        pm=new_plugin_manager(),
-        out=out,
-        err=err,
-    )
-    return report, out.getvalue() + err.getvalue(), db
+    report, out, err = run_plugin(BaseIngestor("people"), {**base, **(flags or {})}, environ, plugins=plugins)
+    return report, out + err, db
 
 
 def places(report):
@@ -139,6 +137,46 @@ def test_an_allowed_column_passes(tmp_path):
         assert conn.execute("SELECT COUNT(*) FROM people").fetchone() == (4,)
 
 
+@pytest.mark.parametrize("form", ["flag", "environment", "ingest.yaml"])
+def test_the_allow_list_is_an_option_in_every_form(tmp_path, form):
+    flags, environ = {"plugins": ["pii_guard"]}, {}
+    if form == "flag":
+        flags["pii_guard_allow"] = "notes,contact"
+    elif form == "environment":
+        environ["PII_GUARD_ALLOW"] = "notes, contact"
+    else:
+        (tmp_path / "ingest.yaml").write_text(CONFIG + "spec:\n  pii_guard:\n    allow: [notes, contact]\n", encoding="utf-8")
+        flags["config_path"] = str(tmp_path / "ingest.yaml")
+    report, text, _ = ingest(tmp_path, PEOPLE, flags=flags, environ=environ)
+    assert report.exit_code == 0, text
+    assert report.issue_count == 0
+
+
+def test_the_inline_list_and_the_option_add_up(tmp_path):
+    csv_text = PEOPLE.replace("customer_ref,contact", "customer_ref,contact_email")
+    only_inline, _, _ = ingest(tmp_path, csv_text, plugins=[PiiGuard(allow=["contact"])])
+    assert places(only_inline) == [(0, "contact_email", "pii_column_name")]
+    both, text, _ = ingest(tmp_path, csv_text, plugins=[PiiGuard(allow=["contact"])], environ={"PII_GUARD_ALLOW": "contact_email"})
+    assert both.exit_code == 0, text
+
+
+def test_a_bad_allow_list_is_refused_at_start_naming_where_it_came_from(tmp_path):
+    (tmp_path / "ingest.yaml").write_text(CONFIG + "spec:\n  pii_guard:\n    allow: 5\n", encoding="utf-8")
+    flags = {"plugins": ["pii_guard"], "config_path": str(tmp_path / "ingest.yaml")}
+    report, text, db = ingest(tmp_path, PEOPLE, flags=flags)
+    assert report.exit_code == 2
+    assert "spec.pii_guard.allow" in text and "list of names" in text
+    assert not db.exists() or not has_table(db, "people")
+
+
+def test_help_lists_the_option():
+    result = CliRunner().invoke(main, ["--plugin", "pii_guard", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    for form in (ALLOW.flag, ALLOW.env, ALLOW.yaml):
+        assert form in result.output
+    assert ALLOW.help.strip()
+
+
 def test_clean_data_passes(tmp_path):
     report, text, _ = ingest(tmp_path, CLEAN, flags={"plugins": ["pii_guard"]})
     assert report.exit_code == 0, text
@@ -168,7 +206,7 @@ def test_tb_ingest_with_a_category_plugin_and_the_allow_list(tmp_path):
         dist_name="tracebloc-ingestor-people",
         version="0.1",
         module_name="tb_people_category",
-        module_source="from tracebloc_ingestor import BaseIngestor\n\nclass People(BaseIngestor):\n    category = 'people'\n",
+        module_source="from tracebloc_ingestor.api import BaseIngestor\n\nclass People(BaseIngestor):\n    category = 'people'\n",
         entry_points={"people": "tb_people_category:People"},
     )
     (tmp_path / "people.csv").write_text(PEOPLE, encoding="utf-8")
@@ -191,3 +229,7 @@ def test_tb_ingest_with_a_category_plugin_and_the_allow_list(tmp_path):
     allowed = subprocess.run(cmd, env={**env, "PII_GUARD_ALLOW": "notes, contact"}, capture_output=True, text=True, timeout=120)
     assert allowed.returncode == 0, allowed.stdout + allowed.stderr
     assert "Inserted to Database: 4" in allowed.stdout
+
+
+def test_sources_import_only_the_public_api():
+    assert public_api_violations([Path(tracebloc_ingestor_pii_guard.__file__).parent]) == []

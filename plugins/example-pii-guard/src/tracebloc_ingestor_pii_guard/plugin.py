@@ -10,37 +10,39 @@ validation pass it reports, as errors,
 * ``pii_iban``: a cell that is an IBAN (shape, country length and check digits).
 
 Messages name the file, row, column and rule; the cell goes only into ``Issue.value``,
-which reaches nothing but the local rejects report. Columns listed in the environment
-variable ``PII_GUARD_ALLOW`` (comma-separated names) are not checked.
+which reaches nothing but the local rejects report. Columns listed in the option
+``pii_guard_allow`` (``--pii-guard-allow``, ``PII_GUARD_ALLOW``, ``spec.pii_guard.allow``
+in ingest.yaml) are not checked.
 """
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Iterable
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tracebloc_ingestor import Issue, hookimpl
+from tracebloc_ingestor.api import HOST_PREFIX, ROW, Issue, Names, Option, hookimpl
 
 from .rules import VALUE_RULES, identifier_kind
 
 if TYPE_CHECKING:  # pragma: no cover
-    from tracebloc_ingestor import RunContext
+    from tracebloc_ingestor.api import RunContext
 
 ALLOW_VARIABLE = "PII_GUARD_ALLOW"
-HOST_PREFIX = "_tb_"
-ROW = "_tb_row"
+ALLOW = Option(
+    "pii_guard_allow",
+    Names(),
+    help="Columns the PII guard leaves alone (exact names, comma-separated as text): "
+    "already pseudonymised, or only looking like identifiers",
+    env=ALLOW_VARIABLE,
+    flag="--pii-guard-allow",
+    yaml="spec.pii_guard.allow",
+)
 # Rows listed one by one per column and rule; further matches are counted and named
 # once at the end (a column full of addresses is one problem, not a million).
 LISTED_PER_COLUMN = 10
-HINT = f"drop or pseudonymise the column before ingesting, or list it in {ALLOW_VARIABLE}"
-
-
-def parse_allow(text: str | None) -> frozenset[str]:
-    """Column names from a comma-separated list; blanks are ignored."""
-    return frozenset(part.strip() for part in (text or "").split(",") if part.strip())
+HINT = f"drop or pseudonymise the column before ingesting, or list it in {ALLOW_VARIABLE} (option {ALLOW.name})"
 
 
 class _RunState:
@@ -54,19 +56,19 @@ class _RunState:
 class PiiGuard:
     """Refuses columns that name or hold direct identifiers.
 
-    ``allow`` lists columns to leave alone; without it (as when loaded through the
-    entry point) the list is read from ``PII_GUARD_ALLOW`` at the start of each run.
+    The columns to leave alone are the option ``pii_guard_allow`` of the run plus, for
+    inline use, ``allow``.
     """
 
     def __init__(self, allow: Iterable[str] | None = None) -> None:
-        self._allow = None if allow is None else frozenset(name.strip() for name in allow if name.strip())
+        self._allow = frozenset(name.strip() for name in allow or () if name.strip())
+
+    @hookimpl
+    def tb_options(self) -> list[Option]:
+        return [ALLOW]
 
     def _state(self, ctx: "RunContext") -> _RunState:
-        def fresh() -> _RunState:
-            allow = self._allow if self._allow is not None else parse_allow(os.environ.get(ALLOW_VARIABLE))
-            return _RunState(allow)
-
-        return ctx.state("pii_guard", fresh)
+        return ctx.state("pii_guard", lambda: _RunState(self._allow | set(ctx.options.get(ALLOW.name) or ())))
 
     @staticmethod
     def _source(ctx: "RunContext") -> str | None:

@@ -1,5 +1,5 @@
 """The ``my_category`` category for tracebloc-ingestor (a template: rename before publishing)."""
 
-from .plugin import CodeFormatValidator, MyCategory
+from .plugin import CODE_PATTERN, CodeFormatValidator, MyCategory, RegexPattern
 
-__all__ = ["CodeFormatValidator", "MyCategory"]
+__all__ = ["CODE_PATTERN", "CodeFormatValidator", "MyCategory", "RegexPattern"]
