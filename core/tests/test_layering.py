@@ -65,3 +65,14 @@ def test_a_core_module_that_imports_a_distribution_is_caught(tmp_path):
     module = tmp_path / "validation.py"
     module.write_text("def f():\n    from tracebloc_ingestor_image.validators import ImageResolutionValidator\n", encoding="utf-8")
     assert [(v.line, v.module) for v in core_violations([tmp_path])] == [(2, "tracebloc_ingestor_image.validators")]
+
+
+def test_the_package_root_never_raises_import_errors_for_distribution_names():
+    import tracebloc_ingestor
+
+    # a name a distribution may export (or not, in a core-only install): never an ImportError
+    assert isinstance(hasattr(tracebloc_ingestor, "ImageResolutionValidator"), bool)
+    assert not hasattr(tracebloc_ingestor, "NoSuchThingAnywhere")
+    namespace: dict = {}
+    exec("from tracebloc_ingestor import *", namespace)
+    assert {"BaseIngestor", "Category", "Option", "FileTypeValidator", "TableNameValidator"} <= set(namespace)
