@@ -67,7 +67,12 @@ def test_json_report(tmp_path):
     assert report["exit_code"] == 0 and report["counters"]["inserted"] == 60 and report["category"] == "tabular_classification"
 
 
-def test_sigterm_stops_the_run_with_143(tmp_path, mysql_url):
+@pytest.mark.parametrize(
+    "signum, code, when",
+    [(signal.SIGTERM, 143, "validating"), (signal.SIGINT, 130, "validating"), (signal.SIGINT, 130, "; writing")],
+    ids=["SIGTERM", "SIGINT", "SIGINT-while-writing"],
+)
+def test_a_signal_stops_the_run_with_a_summary(tmp_path, mysql_url, signum, code, when):
     data = tmp_path / "big.csv"
     with open(data, "w") as fh:
         fh.write("a,b,label\n")
@@ -80,12 +85,18 @@ def test_sigterm_stops_the_run_with_143(tmp_path, mysql_url):
     )
     deadline = time.monotonic() + 60
     for line in proc.stderr:
-        if "validating" in line or time.monotonic() > deadline:
+        if when in line or time.monotonic() > deadline:
             break
-    proc.send_signal(signal.SIGTERM)
-    out, _ = proc.communicate(timeout=120)
-    assert proc.returncode == 143, out
-    assert "terminated" in out
+    proc.send_signal(signum)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == code, out + err
+    assert "terminated" in out and "📊 INGESTION SUMMARY 📊" in out and "Aborted!" not in out + err
+    engine = sa.create_engine(mysql_url)
+    with engine.connect() as conn:
+        runs = sa.inspect(conn).has_table("tracebloc_ingest_runs")
+        states = [r[0] for r in conn.execute(sa.text("SELECT state FROM tracebloc_ingest_runs")).all()] if runs else []
+    engine.dispose()
+    assert states == (["failed"] if when == "; writing" else []), states  # never left "loading"
 
 
 def test_seed_readme_example_runs_as_written(tmp_path, sqlite_url):

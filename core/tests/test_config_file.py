@@ -65,9 +65,7 @@ def test_every_documented_key_is_accepted(tmp_path):
 
 def test_missing_required_keys_are_each_named(tmp_path):
     _, problems = read_config(write(tmp_path, "category: tabular_regression\n"))
-    assert wheres(problems) == [
-        "ingest.yaml: apiVersion", "ingest.yaml: intent", "ingest.yaml: kind", "ingest.yaml: table",
-    ]
+    assert wheres(problems) == ["ingest.yaml: apiVersion", "ingest.yaml: kind", "ingest.yaml: table"]
     assert all("is required" in p.message for p in problems)
     assert API_VERSION in problems[0].message
 
@@ -140,6 +138,15 @@ def test_all_violations_are_listed_with_their_paths(tmp_path):
 def test_single_violations(tmp_path, snippet, where):
     _, problems = read_config(write(tmp_path, MINIMAL + snippet + "\n"))
     assert wheres(problems) == [f"ingest.yaml: {where}"]
+
+
+def test_intent_may_be_left_out_and_defaults_to_train(tmp_path):
+    from tracebloc_ingestor.settings import load_settings
+
+    config = write(tmp_path, HEAD + "category: tabular_classification\ntable: heart\n")
+    assert read_config(config)[1] == []
+    s = load_settings({"config_path": str(config)}, {}, cwd=tmp_path)
+    assert (s.intent, s.origins["intent"]) == ("train", "default")
 
 
 def test_label_as_plain_string_is_valid(tmp_path):

@@ -144,7 +144,7 @@ def test_an_interrupted_copy_leaves_no_file_under_its_final_name(source, tmp_pat
     store = opened(tmp_path, opener=lambda p: FailingReader(p, 1000))
     with pytest.raises(FileStoreError) as caught:
         store.store([CopyJob("a.jpg", source / "images" / "a.jpg")])
-    assert "a.jpg" in str(caught.value) and "Input/output error" in str(caught.value)
+    assert "a.jpg" in str(caught.value) and "input/output error" in str(caught.value)
     folder = tmp_path / "shared" / "t"
     assert not (folder / "a.jpg").exists()
     assert not [n for n in os.listdir(folder) if n.startswith(TEMP_PREFIX)]
@@ -215,3 +215,78 @@ def test_file_bearing_ingestor_adds_paths_batches_and_keeps_file_columns_out(tmp
     store = docs.make_store(ctx)
     assert store.folder == tmp_path / "shared" / "t" and store.workers == 3
     assert docs.spec().file_bearing
+
+
+# -- a full or read-only store: the cause in words, nothing partial --------------------------------
+
+import contextlib
+import subprocess
+
+
+@contextlib.contextmanager
+def mounted(target: Path, *args: str):
+    """``mount`` for this test (tmpfs, bind); skipped without the right to mount, except under CI=true."""
+    target.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(["mount", *args, str(target)], capture_output=True, text=True)
+    if done.returncode != 0:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"CI=true and mount failed: {done.stderr.strip()}")
+        pytest.skip(f"cannot mount here: {done.stderr.strip()}")
+    try:
+        yield target
+    finally:
+        subprocess.run(["umount", "-l", str(target)], capture_output=True)
+
+
+def _docs_run(tmp_path, storage: Path, sizes):
+    from tracebloc_ingestor.api import FileCategory, PathValue, Option
+    from tracebloc_ingestor.testing.runs import run_plugin
+
+    class Docs(FileCategory):
+        category = "docs_demo"
+        data_format = "text"
+        folder_option = "docs"
+        options = (Option("docs", PathValue(), help="Folder."),)
+
+    (tmp_path / "docs").mkdir()
+    rows = []
+    for i, size in enumerate(sizes):
+        (tmp_path / "docs" / f"d{i}.bin").write_bytes(os.urandom(size))
+        rows.append(f"d{i}.bin,{'ab'[i % 2]}")
+    (tmp_path / "m.csv").write_text("filename,label\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    flags = {"label_file": str(tmp_path / "m.csv"), "src_path": str(tmp_path), "table": "docs",
+             "database_url": f"sqlite:///{tmp_path / 'db.sqlite'}", "output_dir": str(tmp_path / "out"), "storage_path": str(storage)}
+    return run_plugin(Docs(), flags)
+
+
+def test_a_full_store_says_so_in_words_with_the_file_and_the_space(tmp_path):
+    with mounted(tmp_path / "small", "-t", "tmpfs", "-o", "size=256k", "tmpfs") as store:
+        report, out, err = _docs_run(tmp_path, store, [120_000] * 4)
+        assert report.exit_code == 1, out
+        assert "file store: no space left on device while writing docs/d" in report.message
+        assert "MiB free" in report.message and "MiB needed" in report.message
+        assert "📁 File Transfer Failures: 1" in out
+        left = sorted(p.name for p in (store / "docs").iterdir())
+        assert not [n for n in left if n.startswith(TEMP_PREFIX)]  # nothing partial under any name
+
+
+def test_a_read_only_store_is_found_before_anything_is_read(tmp_path):
+    (tmp_path / "ro-source").mkdir()
+    with mounted(tmp_path / "ro", "--bind", "-o", "ro", str(tmp_path / "ro-source")) as store:
+        report, out, err = _docs_run(tmp_path, store, [100, 200])
+        assert report.exit_code == 1, out
+        assert report.message.startswith("the run cannot start")
+        assert [(i.rule, i.severity) for i in report.issues] == [("destination", "error")]
+        assert "is on a read-only file system" in report.issues[0].message
+        assert report.counters.total == 0  # nothing was read
+
+
+def test_an_os_failure_during_the_run_names_its_cause_and_path():
+    from tracebloc_ingestor.failures import describe_failure
+
+    store = Path("/vol/shared")
+    message, reason = describe_failure(OSError(28, "No space left on device", "/vol/shared/t/x.jpg"),
+                                       [("source", Path("/vol")), ("store", store)])
+    assert (message, reason) == ("No space left on device (ENOSPC) at store t/x.jpg", "no_space")
+    message, reason = describe_failure(ValueError("customer 4711 has a bad value"))
+    assert "4711" not in message and message.startswith("ValueError during the run") and reason == "internal_error"

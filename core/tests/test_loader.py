@@ -299,8 +299,13 @@ def test_unknown_name_lists_installed_plugins(catalog, pm):
 
 
 def test_unknown_name_with_nothing_installed(tmp_path, pm):
-    with pytest.raises(UnknownPluginError, match=r"^no plugin named 'x'; none installed$"):
+    with pytest.raises(UnknownPluginError, match=r"^no plugin named 'x'; none installed\. .*pip install tracebloc-ingestor-<name>"):
         load_plugins(pm, ["x"], path=[str(tmp_path)])
+
+
+def test_unknown_name_suggests_the_nearest_installed_one(catalog, pm):
+    with pytest.raises(UnknownPluginError, match=r"did you mean 'good_class'"):
+        load_plugins(pm, ["good_clas"], path=catalog)
 
 
 def test_selected_plugin_failing_to_import_fails_fast_naming_it(catalog, pm):

@@ -49,7 +49,8 @@ def test_defaults_without_any_input(tmp_path):
     assert s.src_path == tmp_path and s.output_dir == tmp_path / "tracebloc-output"
     assert (s.batch_size, s.log_level, s.data_id_strategy, s.label_column) == (50_000, "WARNING", "content_hash", "label")
     assert (s.mysql_port, s.db_name, s.client_pvc, s.client_env) == (3306, "training_test_datasets", "client-pvc", "prod")
-    assert (s.storage_path, s.api_deadline, s.auth_scheme) == (Path("/data/shared"), 300.0, "Token")
+    assert (s.storage_path, s.api_deadline, s.auth_scheme) == (tmp_path / "tracebloc-output" / "shared", 300.0, "Token")
+    assert s.origins["storage_path"] == "default (outside a cluster)" and not s.in_cluster
     assert s.label_file is None and s.source_format is None and s.schema is None
     assert dict(s.csv_options) == {} and dict(s.options) == {}
     assert s.origins["table"] == "default" and s.origins["batch_size"] == "default"
@@ -483,3 +484,13 @@ def test_a_relative_path_default_is_under_the_source_root(tmp_path):
     folder = Option("images", PathValue(), default=Path("images"), help="Images.")
     s = load_settings({"src_path": "/data/raw"}, {}, cwd=tmp_path, options=[folder])
     assert s.options.images == Path("/data/raw/images") and s.options.origin("images") == "default"
+
+
+def test_storage_defaults_to_the_shared_volume_only_in_a_pod(tmp_path):
+    pod = load_settings({}, {"KUBERNETES_SERVICE_HOST": "10.0.0.1"}, cwd=tmp_path)
+    assert pod.in_cluster and pod.storage_path == Path("/data/shared")
+    assert pod.origins["storage_path"] == "default (in a Kubernetes pod)"
+    laptop = load_settings({"output_dir": "out"}, {}, cwd=tmp_path)
+    assert not laptop.in_cluster and laptop.storage_path == tmp_path / "out" / "shared"
+    given = load_settings({}, {"KUBERNETES_SERVICE_HOST": "10.0.0.1", "STORAGE_PATH": "/mnt/x"}, cwd=tmp_path)
+    assert given.storage_path == Path("/mnt/x")

@@ -53,7 +53,8 @@ CONFIG_SCHEMA: dict = {
     "title": "tracebloc ingest.yaml",
     "type": "object",
     "x-message": "must be a mapping of keys to values",
-    "required": ["apiVersion", "kind", "category", "table", "intent"],
+    # intent defaults to train, like --intent and DATA_INTENT
+    "required": ["apiVersion", "kind", "category", "table"],
     "additionalProperties": False,
     "not": {"type": "object", "required": ["csv", "json"]},
     "properties": {
@@ -216,7 +217,7 @@ def _parse(path: Path) -> tuple[dict, list[Problem]]:
     except yaml.YAMLError as exc:
         return {}, [Problem(name, _yaml_error(exc))]
     if doc is None:
-        return {}, [Problem(name, f"is empty; it needs at least apiVersion: {API_VERSION}, kind: {KIND}, category, table and intent")]
+        return {}, [Problem(name, f"is empty; it needs at least apiVersion: {API_VERSION}, kind: {KIND}, category and table")]
     if not isinstance(doc, dict):
         return {}, [Problem(name, "must be a mapping of keys to values at the top level")]
     return doc, []

@@ -148,7 +148,8 @@ class BaseIngestor(Category):
             ctx.report(Issue("source", "no source table: set LABEL_FILE, --label-file, or csv/json in ingest.yaml"))
             return iter(())
         if not path.is_file():
-            ctx.report(Issue("missing_file", "the source table does not exist or is not a file", file=ctx.relative(path)))
+            # the resolved path says where it was looked for (LABEL_FILE joined to SRC_PATH)
+            ctx.report(Issue("missing_file", f"the source table does not exist or is not a file (looked for {path})", file=ctx.relative(path)))
             return iter(())
         return self._read(ctx, path)
 
@@ -172,6 +173,10 @@ class BaseIngestor(Category):
             if not validating:
                 raise
             problem(err)
+
+    def reads_label(self, ctx: "RunContext") -> bool:
+        """Whether the source carries the label column (False: no label, or one the category derives)."""
+        return self.label_kind != "none"
 
     def label_column(self, ctx: "RunContext") -> str:
         return ctx.settings.label_column or LABEL
@@ -222,7 +227,7 @@ class BaseIngestor(Category):
 
     def _check_header(self, ctx, names, declared, rel) -> Iterable[Issue]:
         label = self.label_column(ctx)
-        if self.label_kind != "none" and label not in names:
+        if self.reads_label(ctx) and label not in names:
             yield Issue(
                 "label_column",
                 "the label column is not in the source (set LABEL_COLUMN or label in ingest.yaml)",
@@ -249,7 +254,7 @@ class BaseIngestor(Category):
 
     def _check_labels(self, ctx, batch, names, rows, rel) -> Iterable[Issue]:
         label = self.label_column(ctx)
-        if self.label_kind == "none" or label not in names:
+        if not self.reads_label(ctx) or label not in names:
             return
         values = batch.column(label)
         if not pa.types.is_string(values.type):
@@ -287,7 +292,7 @@ class BaseIngestor(Category):
         """A classification needs at least two distinct labels."""
         state = self._state(ctx)
         # without a label column the header check has said so already
-        if self.label_kind == "classification" and state.label_present and not state.label_overflow:
+        if self.label_kind == "classification" and self.reads_label(ctx) and state.label_present and not state.label_overflow:
             distinct = len([k for k in state.labels if k.strip()])
             if distinct < 2:
                 yield Issue(

@@ -172,6 +172,17 @@ def _installed_summary(infos: Iterable[PluginInfo]) -> str:
     return f"installed: {listed}" if listed else "none installed"
 
 
+def _unknown(name: str, infos: Sequence[PluginInfo]) -> str:
+    """Why ``name`` cannot be loaded, with the nearest installed names and how to install one."""
+    close = difflib.get_close_matches(name, sorted({i.name for i in infos}), n=3, cutoff=0.6)
+    hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+    return (
+        f"no plugin named {name!r}; {hint}{_installed_summary(infos)}. A category comes with the distribution "
+        "that provides it: pip install tracebloc-ingestor-<name> of that distribution (the README's table "
+        "of categories lists them), then tb-ingest plugins shows it"
+    )
+
+
 # -- loading -------------------------------------------------------------------------
 
 
@@ -219,7 +230,7 @@ def load_plugins(
     for name in names:
         candidates = [(info, ep) for info, ep in scanned if info.name == name]
         if not candidates:
-            raise UnknownPluginError(f"no plugin named {name!r}; {_installed_summary(infos)}")
+            raise UnknownPluginError(_unknown(name, infos))
         if len(candidates) > 1:
             providers = " and ".join(f"{i.distribution} {i.version} ({i.value})" for i, _ in candidates)
             raise DuplicatePluginError(

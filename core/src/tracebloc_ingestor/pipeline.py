@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import os
+import signal
 import threading
 import time
 import uuid
@@ -23,11 +24,13 @@ import pyarrow as pa
 from .builtins import DatabaseWriter, LabelCounter, RecordIdentity, RunStamp
 from .categories import CategorySpec
 from .context import RunContext
+from .failures import describe_failure
+from .preflight import preflight
 from .issues import Issue, IssueLog
 from .loader import check_hooks
 from .schema import TableSchema
 from .stats import merge_stats
-from .summary import EXIT_FAILED, EXIT_OK, EXIT_TERMINATED, Counters, RunReport
+from .summary import EXIT_FAILED, EXIT_OK, EXIT_TERMINATED, Counters, FilesNote, RunReport
 
 log = logging.getLogger("tracebloc_ingestor")
 
@@ -52,6 +55,13 @@ class RejectsFile:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._fh = None
+
+    def discard_stale(self) -> None:
+        """Remove the report an earlier run of the same table left."""
+        try:
+            self.path.unlink()
+        except FileNotFoundError:
+            pass
 
     def __call__(self, issue: Issue) -> None:
         if self._fh is None:
@@ -147,8 +157,16 @@ class Pipeline:
             warning_count=self.issues.warnings,
             duration_seconds=round(time.monotonic() - self.started, 3),
             write_path=getattr(self.database, "write_path", None),
+            files=self._files_note(),
             **extra,
         )
+
+    def _files_note(self) -> "FilesNote | None":
+        ctx = getattr(self, "_ctx", None)
+        if ctx is None or ctx.files is None:
+            return None
+        pvc = ctx.settings.client_pvc if ctx.settings.in_cluster else None
+        return FilesNote(str(ctx.destination), ctx.stats.stored_files, ctx.stats.stored_bytes, pvc)
 
     # the category's stage first, then the behaviour plugins' hooks
 
@@ -233,6 +251,7 @@ class Pipeline:
         # rows are written on a writer thread while the next batch is read, cast and hashed
         self._db_writer = DatabaseWriter(self.database, background=True)
         rejects = RejectsFile(settings.rejects_path or settings.output_dir / f"{table}.rejects.jsonl")
+        rejects.discard_stale()  # an earlier run's report must not sit beside this run's outcome
         self.issues.add_sink(rejects)
         ctx = RunContext(
             settings=settings,
@@ -245,6 +264,7 @@ class Pipeline:
         )
         if self.category.file_bearing:
             ctx = attrs.evolve(ctx, files=self.impl.make_store(ctx))
+        self._ctx = ctx
         counters = Counters()
         rejects_path = None
         report: RunReport | None = None
@@ -252,7 +272,9 @@ class Pipeline:
             check_hooks(self.pm)
             log.info("run %s: validating %s input for table %s", self.run_id, self.category.name, table)
             # -- validation pass
-            self._start(ctx)
+            self.issues.extend(preflight(ctx, self.database, self.sink))
+            if not self.issues.errors:
+                self._start(ctx)
             total = 0
             started = not self.issues.errors
             # a run that cannot start (a missing folder, options that contradict each other)
@@ -298,7 +320,11 @@ class Pipeline:
             return report
         except Terminated:
             self._fail("terminated")
-            report = self._report(EXIT_TERMINATED, "terminated", "stopped by SIGTERM between batches", counters, rejects_path=rejects_path)
+            signum = getattr(self.stop, "signum", signal.SIGTERM)
+            name = signal.Signals(signum).name + (" (Ctrl-C)" if signum == signal.SIGINT else "")
+            report = self._report(128 + signum if signum != signal.SIGTERM else EXIT_TERMINATED, "terminated",
+                                  f"stopped by {name} between batches; the run is marked failed and a re-run completes it", counters,
+                                  rejects_path=rejects_path)
             return report
         except RunFailed as exc:
             self._fail(exc.reason)
@@ -315,15 +341,12 @@ class Pipeline:
                 counters = attrs.evolve(counters, file_failures=max(counters.file_failures, 1))
                 report = self._report(EXIT_FAILED, "failed", f"file store: {exc}", counters, rejects_path=rejects_path)
                 return report
-            # A plugin's exception text may quote data, so only its type is shown.
-            self._fail("internal_error")
-            report = self._report(
-                EXIT_FAILED,
-                "failed",
-                f"{type(exc).__name__} during the run (set LOG_LEVEL=DEBUG for the traceback)",
-                counters,
-                rejects_path=rejects_path,
-            )
+            # the cause in words (errno text, path relative to the source root or store);
+            # a plugin's exception text may quote data, so it is never shown
+            roots = [("source", settings.src_path), ("store", Path(settings.storage_path)), ("output", settings.output_dir)]
+            message, reason = describe_failure(exc, roots)
+            self._fail(reason)
+            report = self._report(EXIT_FAILED, "failed", message, counters, rejects_path=rejects_path)
             return report
         finally:
             rejects.close()
@@ -452,9 +475,10 @@ class Pipeline:
             raise err from None
         if ingestor_id == self.run_id:
             self.database.finish_run(self.run_id, "registered", record_count=counters.processed)
-        where = self.sink.describe() if hasattr(self.sink, "describe") else "backend"
+        where = self.sink.describe() if hasattr(self.sink, "describe") else "the backend"
+        action = getattr(self.sink, "action", "registered with")
         note = " (already registered)" if getattr(result, "already_registered", False) else ""
-        return attrs.evolve(counters, sent=counters.processed), f"registered with {where}{note}"
+        return attrs.evolve(counters, sent=counters.processed), f"{action} {where}{note}"
 
     def build_payload(self, ctx: RunContext, stats: dict, counters: Counters, ingestor_id: str) -> dict:
         settings = ctx.settings

@@ -29,21 +29,44 @@ def configure_logging(level: str) -> None:
         root.addHandler(handler)
 
 
+class StopRequest(threading.Event):
+    """Set when the run is asked to stop; ``signum`` says by which signal (SIGTERM, SIGINT)."""
+
+    signum: int = signal.SIGTERM
+
+    def request(self, signum: int) -> None:
+        self.signum = signum
+        self.set()
+
+
 @contextlib.contextmanager
 def sigterm_stops(stop: threading.Event) -> Iterator[None]:
-    """While running, SIGTERM asks the run to stop between batches (exit 143)."""
+    """While running, SIGTERM and SIGINT (Ctrl-C) ask the run to stop between batches.
+
+    The run then ends as any other: marked failed, reported to the backend, with its
+    summary, and exit code 128 + the signal (143 for SIGTERM, 130 for SIGINT). A second
+    Ctrl-C interrupts at once.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def handler(signum, frame):
-        stop.set()
+        if signum == signal.SIGINT and stop.is_set():
+            raise KeyboardInterrupt
+        if isinstance(stop, StopRequest):
+            stop.request(signum)
+        else:
+            stop.set()
+        if signum == signal.SIGINT:
+            log.warning("interrupted: stopping after the current batch (Ctrl-C again to stop at once)")
 
-    previous = signal.signal(signal.SIGTERM, handler)
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def _refused(message: str, err: TextIO, out: TextIO, *, table: str | None = None) -> RunReport:
@@ -195,7 +218,10 @@ def run_ingestion(
         require_table(settings)
     except ConfigError as exc:
         # a plugin that did not load declared no options: its keys would only add noise
-        return _refused(str(plugin_error or exc), err, out, table=flags.get("table"))
+        message = str(plugin_error or exc)
+        if plugin_error is None and _nothing_given(flags, environ):
+            message += "\n\n" + usage()
+        return _refused(message, err, out, table=flags.get("table"))
     if plugin_error is not None:
         return _refused(str(plugin_error), err, out, table=settings.table)
     configure_logging(settings.log_level)
@@ -227,7 +253,7 @@ def run_ingestion(
     if problems:
         return _refused(problems, err, out, table=settings.table)
 
-    stop = stop or threading.Event()
+    stop = stop or StopRequest()
     database = sink = None
     try:
         from .pipeline import Pipeline
@@ -259,6 +285,26 @@ def run_ingestion(
     if settings.report_path:
         report.write_json(settings.report_path)
     return report
+
+
+def _nothing_given(flags: Mapping[str, Any], environ: Mapping[str, str]) -> bool:
+    given = [v for k, v in flags.items() if v not in (None, False, (), "") and k != "validate_only"]
+    return not given and not any(_env(environ, n) for n in ("TABLE_NAME", "LABEL_FILE", "INGEST_CONFIG", "CATEGORY"))
+
+
+def usage() -> str:
+    """How to start, and the categories installed here (from package metadata only)."""
+    from .loader import installed_plugins
+
+    names = sorted({info.name for info in installed_plugins()})
+    installed = ", ".join(names) if names else "none yet (pip install tracebloc-ingestor-tabular, for example)"
+    return (
+        "Usage: tb-ingest --plugin CATEGORY --label-file FILE --table NAME\n"
+        "   or: tb-ingest --config ingest.yaml\n"
+        "   or: the same settings as environment variables (TABLE_NAME, LABEL_FILE, SRC_PATH, ...)\n"
+        "tb-ingest --help lists every option; tb-ingest --plugin CATEGORY --help adds the category's own.\n"
+        f"Installed plugins: {installed}"
+    )
 
 
 def _option_problems(category, settings) -> str:

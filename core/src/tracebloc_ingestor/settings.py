@@ -93,8 +93,8 @@ CORE_OPTIONS: tuple[Option, ...] = (
     _core("db_user", "Database user (required with MYSQL_HOST)", env="DB_USER", flag=None),
     _core("db_password", "Database password", env="DB_PASSWORD", flag=None, secret=True),
     _core("db_name", "Database name", env="DB_NAME", flag=None, default="training_test_datasets"),
-    _core("storage_path", "Root of the shared volume for dataset files", env="STORAGE_PATH", type=PathValue("cwd"),
-          default=Path("/data/shared")),
+    _core("storage_path", "Root of the shared volume for dataset files (default: /data/shared in a Kubernetes pod, "
+          "else <output dir>/shared)", env="STORAGE_PATH", type=PathValue("cwd")),
     _core("client_pvc", "Name of the PVC shared with the client", env="CLIENT_PVC", flag=None, default="client-pvc"),
     _core("client_id", "Client credentials, exchanged for a token (with CLIENT_PASSWORD)", env="CLIENT_ID", flag=None),
     _core("client_password", "Client password", env="CLIENT_PASSWORD", flag=None, secret=True),
@@ -106,6 +106,8 @@ CORE_OPTIONS: tuple[Option, ...] = (
     _core("auth_scheme", "Token or Bearer", env="TRACEBLOC_AUTH_SCHEME", type=Choice(*AUTH_SCHEMES), default="Token"),
 )
 _CORE = {option.name: option for option in CORE_OPTIONS}
+#: where the client's shared volume is mounted in the ingestor's pod (the platform contract)
+CLUSTER_STORAGE = Path("/data/shared")
 # Settings field -> environment variable (the contract's names; TRACEBLOC_-prefixed too).
 ENV_NAMES = {option.name: option.env for option in CORE_OPTIONS if option.env}
 # Settings fields given only by Python callers (BaseIngestor.ingest) or as bare switches.
@@ -184,6 +186,8 @@ class Settings:
     # files / cluster
     storage_path: Path = attrs.field(default=Path("/data/shared"), converter=Path)
     client_pvc: str = "client-pvc"
+    #: whether the run is in a Kubernetes pod (KUBERNETES_SERVICE_HOST is set)
+    in_cluster: bool = False
     # backend
     client_id: str | None = None
     client_password: str | None = attrs.field(default=None, repr=False)
@@ -513,7 +517,7 @@ def load_settings(
     """
     declared = [item if isinstance(item, tuple) else (item, "a plugin") for item in options]
     plugin_names = {option.name for option, _ in declared}
-    fields = {f.name for f in attrs.fields(Settings)} - {"origins", "options"}
+    fields = {f.name for f in attrs.fields(Settings)} - {"origins", "options", "in_cluster"}
     unknown = set(flags) - fields - plugin_names
     if unknown:
         raise TypeError(f"load_settings got flags that are no Settings field or option: {', '.join(sorted(unknown))}")
@@ -582,10 +586,13 @@ def load_settings(
     if ld.values["mysql_host"] and not ld.values["database_url"] and not ld.values["db_user"]:
         ld.problem("DB_USER", "is required when MYSQL_HOST is set (there is no built-in database user)")
 
-    # files / cluster
+    # files / cluster: the shared volume in a pod, a local folder anywhere else
+    in_cluster = bool((environ.get("KUBERNETES_SERVICE_HOST") or "").strip())
+    ld.set("in_cluster", in_cluster, "environment KUBERNETES_SERVICE_HOST" if in_cluster else "default")
     storage = ld.path_field("storage_path", cwd)
     if storage is None:
-        ld.set("storage_path", _CORE["storage_path"].default, "default")
+        default = CLUSTER_STORAGE if in_cluster else ld.values["output_dir"] / "shared"
+        ld.set("storage_path", default, f"default ({'in a Kubernetes pod' if in_cluster else 'outside a cluster'})")
     ld.core("client_pvc", parse=_pvc)
 
     # backend

@@ -31,6 +31,16 @@ class Counters:
 
 
 @attrs.frozen
+class FilesNote:
+    """Where a file-bearing run's files went (for the summary and the report)."""
+
+    folder: str
+    files: int
+    bytes: int
+    pvc: str | None = None
+
+
+@attrs.frozen
 class RunReport:
     """What a run did; ``exit_code`` follows the platform contract."""
 
@@ -52,6 +62,7 @@ class RunReport:
     duration_seconds: float = 0.0
     database: str | None = None
     write_path: str | None = None  # how rows went in: load_data_stream | load_data | insert | sqlite
+    files: FilesNote | None = None  # file-bearing runs: the dataset's folder and what it holds
 
     def to_json(self) -> dict[str, Any]:
         out = attrs.asdict(self, recurse=True)
@@ -80,7 +91,7 @@ def summary_block(report: RunReport) -> str:
         CLOSING_RULE,
         f"Ingestor ID: {report.run_id}",
         f"Table: {report.table or '-'}    Category: {report.category or '-'}",
-        f"Status: {report.status} — {report.message}",
+        f"Status: {report.status} — {_first_line(report.message)}",
         f"📈 Total Records Found: {c.total:,}",
         f"✅ Successfully Processed: {c.processed:,}",
         f"💾 Inserted to Database: {c.inserted:,}",
@@ -98,11 +109,30 @@ def summary_block(report: RunReport) -> str:
         notes.append(f"records repeating an earlier record's content: {c.repeats:,} (each kept as its own sample)")
     if report.error_count or report.warning_count:
         notes.append(f"validation: {report.error_count:,} errors, {report.warning_count:,} warnings")
+    if report.files is not None and report.status in ("success", "validated"):
+        f = report.files
+        where = f" on the PVC {f.pvc}" if f.pvc else ""
+        held = f"{f.files:,} files, {_size(f.bytes)}" if report.status == "success" else "nothing yet (--validate-only)"
+        notes.append(f"files: {f.folder}{where}: {held}")
     if report.rejects_path:
         notes.append(f"rejects report (stays local): {report.rejects_path}")
     if report.registration:
         notes.append(f"metadata: {report.registration}")
+    if report.status == "config_error":
+        notes.append("nothing was read or written: fix the configuration above and run again")
     lines.extend(f"   {note}" for note in notes)
     lines.append(f"⏱️  Duration: {report.duration_seconds:.1f} s")
     lines.append(CLOSING_RULE)
     return "\n".join(lines)
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= scale:
+            return f"{n / scale:,.1f} {unit}"
+    return f"{n:,} bytes"
+
+
+def _first_line(message: str) -> str:
+    lines = message.splitlines() or [""]
+    return lines[0] + (" (more above)" if len(lines) > 1 else "")

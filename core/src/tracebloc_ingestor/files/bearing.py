@@ -219,10 +219,8 @@ class FileCategory(BaseIngestor):
             issues.append(Issue("missing_folder", f"the {self.folder_option} folder does not exist", file=self.folder_rel(ctx)))
         return issues
 
-    def check_columns(self, ctx: "RunContext", batch: pa.RecordBatch) -> Iterable[Issue]:
-        if not self.manifest_label:
-            return ()
-        return super().check_columns(ctx, batch)
+    def reads_label(self, ctx: "RunContext") -> bool:
+        return self.manifest_label and super().reads_label(ctx)
 
     def required_columns(self, ctx: "RunContext") -> tuple[str, ...]:
         """Manifest columns without which no record can be read."""

@@ -9,10 +9,12 @@ so that a re-run of the same dataset is accepted and another dataset's folder re
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import itertools
 import json
 import os
+import shutil
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -193,10 +195,24 @@ class FileStore:
         if written:
             self._append_ledger(written)
         if failures:
-            name, exc = failures[0]
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
-            raise FileStoreError(f"{len(failures):,} files could not be stored (first: {name}: {reason})")
+            raise FileStoreError(self._failure_message(failures, todo))
         return results
+
+    def _failure_message(self, failures: list[tuple[str, BaseException]], todo: dict[str, CopyJob]) -> str:
+        """The first failure's cause in words, where it happened, and (out of space) how much was missing."""
+        name, exc = failures[0]
+        reason = (exc.strerror or "").lower() if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+        where = f"{self.folder.name}/{name}"
+        more = f" and {len(failures) - 1:,} more files" if len(failures) > 1 else ""
+        space = ""
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            needed = sum(_size(Path(todo[n].source)) or 0 for n, _ in failures if n in todo)
+            try:
+                free = shutil.disk_usage(self.folder).free
+                space = f" ({_mib(free)} free, {_mib(needed)} needed)"
+            except OSError:
+                pass
+        return f"{reason} while writing {where}{more}{space}"
 
     def _store_share(self, jobs: list[CopyJob]) -> tuple[list[StoredFile], list[tuple[str, BaseException]]]:
         done: list[StoredFile] = []
@@ -283,3 +299,7 @@ def _unlink_quietly(path: Path) -> None:
         os.unlink(path)
     except OSError:
         pass
+
+
+def _mib(n: int) -> str:
+    return f"{n / (1 << 20):,.1f} MiB"

@@ -335,6 +335,9 @@ class APIClient:
             deadline=getattr(settings, "api_deadline", None) or 300.0,
         )
 
+    #: what the summary says happened to the metadata
+    action = "registered with"
+
     def describe(self) -> str:
         """Where registrations go, for the run summary."""
         return f"the backend at {self._public_url()}"
@@ -363,6 +366,15 @@ class APIClient:
     def token(self) -> str:
         """The token in use: ``BACKEND_TOKEN`` when given, else one exchanged for the credentials."""
         return self._current_token(time.monotonic() + self.deadline)
+
+    def check_credentials(self, seconds: float) -> None:
+        """Make sure the credentials work, within ``seconds``: obtain a token for CLIENT_ID/CLIENT_PASSWORD.
+
+        A given ``BACKEND_TOKEN`` cannot be checked without a call that changes something;
+        it is taken as it is. Raises BackendError (naming the call and status) when refused.
+        """
+        if self._client_id and self._client_password and self._token is None:
+            self._current_token(time.monotonic() + min(seconds, self.deadline))
 
     def _current_token(self, deadline_at: float) -> str:
         with self._token_lock:

@@ -47,5 +47,8 @@ class MetadataFile:
     def close(self) -> None:
         pass
 
+    #: what the summary says happened to the metadata
+    action = "written to a local file"
+
     def describe(self) -> str:
-        return f"local file {self.path}"
+        return f"{self.path} (nothing was sent: no backend credentials are set)"

@@ -1,0 +1,35 @@
+"""The conformance kit over the four image categories: the checks every category plugin passes.
+
+Each category runs it on its bundled template and on ``data/bad_<category>/`` (its
+ingest.yaml says what is wrong with it). The image samples are drawn by
+``data/make_bad_samples.py``.
+"""
+
+from pathlib import Path
+
+
+from tracebloc_ingestor.testing.conformance import conformance_suite
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def suite(category: str) -> type:
+    return conformance_suite(
+        category,
+        sample=ROOT / "templates" / category / "ingest.yaml",
+        bad_sample=ROOT / "tests" / "data" / f"bad_{category}" / "ingest.yaml",
+        readme=ROOT / "README.md",
+    )
+
+
+TestImageClassification = suite("image_classification")
+TestObjectDetection = suite("object_detection")
+TestKeypointDetection = suite("keypoint_detection")
+TestSemanticSegmentation = suite("semantic_segmentation")
+
+
+def test_object_detection_checks_declared_manifest_columns(tmp_path):
+    # object detection derives its label, but a schema-declared manifest column is still type-checked
+    kit = TestObjectDetection()
+    result = kit.run(tmp_path, kit.bad_sample)
+    assert any(issue.column == "camera_serial" for issue in result.report.issues)
