@@ -7,25 +7,14 @@ ingest.yaml says what is wrong with it). The image samples are drawn by
 
 from pathlib import Path
 
-
-from tracebloc_ingestor.testing.conformance import conformance_suite
+from tracebloc_ingestor.testing.conformance import distribution_suite
 
 ROOT = Path(__file__).resolve().parents[1]
 
-
-def suite(category: str) -> type:
-    return conformance_suite(
-        category,
-        sample=ROOT / "templates" / category / "ingest.yaml",
-        bad_sample=ROOT / "tests" / "data" / f"bad_{category}" / "ingest.yaml",
-        readme=ROOT / "README.md",
-    )
-
-
-TestImageClassification = suite("image_classification")
-TestObjectDetection = suite("object_detection")
-TestKeypointDetection = suite("keypoint_detection")
-TestSemanticSegmentation = suite("semantic_segmentation")
+TestImageClassification = distribution_suite(ROOT, "image_classification")
+TestObjectDetection = distribution_suite(ROOT, "object_detection")
+TestKeypointDetection = distribution_suite(ROOT, "keypoint_detection")
+TestSemanticSegmentation = distribution_suite(ROOT, "semantic_segmentation")
 
 
 def test_object_detection_checks_declared_manifest_columns(tmp_path):

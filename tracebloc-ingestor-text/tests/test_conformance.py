@@ -6,20 +6,10 @@ ingest.yaml says what is wrong with it).
 
 from pathlib import Path
 
-from tracebloc_ingestor.testing.conformance import conformance_suite
+from tracebloc_ingestor.testing.conformance import distribution_suite
 
 ROOT = Path(__file__).resolve().parents[1]
 
-
-def suite(category: str) -> type:
-    return conformance_suite(
-        category,
-        sample=ROOT / "templates" / category / "ingest.yaml",
-        bad_sample=ROOT / "tests" / "data" / f"bad_{category}" / "ingest.yaml",
-        readme=ROOT / "README.md",
-    )
-
-
-TestTextClassification = suite("text_classification")
-TestTokenClassification = suite("token_classification")
-TestMaskedLanguageModeling = suite("masked_language_modeling")
+TestTextClassification = distribution_suite(ROOT, "text_classification")
+TestTokenClassification = distribution_suite(ROOT, "token_classification")
+TestMaskedLanguageModeling = distribution_suite(ROOT, "masked_language_modeling")

@@ -40,7 +40,7 @@ from . import fixtures
 from .layering import public_api_violations
 from .privacy import distinctive, leaked, raw_strings
 
-__all__ = ["CategoryConformance", "RunResult", "conformance_suite"]
+__all__ = ["CategoryConformance", "RunResult", "conformance_suite", "distribution_suite"]
 
 
 @attrs.frozen
@@ -278,3 +278,19 @@ def conformance_suite(category: str, *, sample: Path, bad_sample: Path, **attrib
     """``CategoryConformance`` for one category, as a class to bind to a ``Test...`` name."""
     return type(f"Conformance_{category}", (CategoryConformance,), {"category": category, "sample": sample,
                                                                     "bad_sample": bad_sample, **attributes})
+
+
+def distribution_suite(root: Path, category: str, **attributes: Any) -> type:
+    """``conformance_suite`` for a distribution laid out like the first-party ones.
+
+    The sample is ``<root>/templates/<category>/ingest.yaml``, the bad sample
+    ``<root>/tests/data/bad_<category>/ingest.yaml`` and the README ``<root>/README.md``.
+    """
+    root = Path(root)
+    return conformance_suite(
+        category,
+        sample=root / "templates" / category / "ingest.yaml",
+        bad_sample=root / "tests" / "data" / f"bad_{category}" / "ingest.yaml",
+        readme=root / "README.md",
+        **attributes,
+    )
