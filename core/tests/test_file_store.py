@@ -238,7 +238,25 @@ def mounted(target: Path, *args: str):
         subprocess.run(["umount", "-l", str(target)], capture_output=True)
 
 
-def _docs_run(tmp_path, storage: Path, sizes):
+def _docs_run_filling(tmp_path, storage: Path, sizes, filler: Path):
+    """Like _docs_run, but the volume is filled up right after the validation pass."""
+    from tracebloc_ingestor.api import hookimpl
+
+    class Filler:
+        @hookimpl
+        def tb_transform(self, batch):
+            if not filler.exists():
+                with open(filler, "wb") as fh:
+                    try:
+                        fh.write(b"\0" * (4 << 20))
+                    except OSError:
+                        pass
+            return batch
+
+    return _docs_run(tmp_path, storage, sizes, plugins=[Filler()])
+
+
+def _docs_run(tmp_path, storage: Path, sizes, plugins=()):
     from tracebloc_ingestor.api import FileCategory, PathValue, Option
     from tracebloc_ingestor.testing.runs import run_plugin
 
@@ -256,12 +274,14 @@ def _docs_run(tmp_path, storage: Path, sizes):
     (tmp_path / "m.csv").write_text("filename,label\n" + "\n".join(rows) + "\n", encoding="utf-8")
     flags = {"label_file": str(tmp_path / "m.csv"), "src_path": str(tmp_path), "table": "docs",
              "database_url": f"sqlite:///{tmp_path / 'db.sqlite'}", "output_dir": str(tmp_path / "out"), "storage_path": str(storage)}
-    return run_plugin(Docs(), flags)
+    return run_plugin(Docs(), flags, plugins=plugins)
 
 
 def test_a_full_store_says_so_in_words_with_the_file_and_the_space(tmp_path):
+    # the free-space check passes (the volume fills up while the run writes: another writer, say)
     with mounted(tmp_path / "small", "-t", "tmpfs", "-o", "size=256k", "tmpfs") as store:
-        report, out, err = _docs_run(tmp_path, store, [120_000] * 4)
+        filler = store / "other.bin"
+        report, out, err = _docs_run_filling(tmp_path, store, [60_000] * 4, filler)
         assert report.exit_code == 1, out
         assert "file store: no space left on device while writing docs/d" in report.message
         assert "MiB free" in report.message and "MiB needed" in report.message
@@ -290,3 +310,11 @@ def test_an_os_failure_during_the_run_names_its_cause_and_path():
     assert (message, reason) == ("No space left on device (ENOSPC) at store t/x.jpg", "no_space")
     message, reason = describe_failure(ValueError("customer 4711 has a bad value"))
     assert "4711" not in message and message.startswith("ValueError during the run") and reason == "internal_error"
+
+
+def test_too_little_free_space_for_the_files_found_stops_before_writing(tmp_path):
+    with mounted(tmp_path / "small", "-t", "tmpfs", "-o", "size=256k", "tmpfs") as store:
+        report, out, err = _docs_run(tmp_path, store, [120_000] * 4)  # 469 KiB of files for 256 KiB
+        assert report.exit_code == 1 and [i.rule for i in report.issues] == ["free_space"]
+        assert "MiB at" in report.issues[0].message and "are free" in report.issues[0].message
+        assert not (store / "docs").exists()  # nothing written

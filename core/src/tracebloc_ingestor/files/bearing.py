@@ -22,6 +22,7 @@ only its own rules:
 from __future__ import annotations
 
 import os
+import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Iterator
@@ -239,6 +240,35 @@ class FileCategory(BaseIngestor):
         if self.file_column in names:
             issues.extend(self._check_files(ctx, batch))
         return issues
+
+    def validate_end(self, ctx: "RunContext") -> Iterable[Issue]:
+        issues = list(super().validate_end(ctx))
+        if not any(issue.is_error for issue in issues):
+            issues.extend(self._space_check(ctx))
+        return issues
+
+    def _space_check(self, ctx: "RunContext") -> list[Issue]:
+        """Free space at the destination for the files found (those not stored there already)."""
+        state = self._files(ctx)
+        destination = ctx.destination
+        needed = 0
+        for rel, facts in state.facts.items():
+            size = getattr(facts, "size", None)
+            if size is None:
+                continue
+            stored = destination / "".join(self.stored_name(PurePosixPath(rel).name))
+            if not (stored.is_file() and stored.stat().st_size == size):
+                needed += int(size)
+        existing = destination
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        try:
+            free = shutil.disk_usage(existing).free
+        except OSError:
+            return []
+        if needed <= free:
+            return []
+        return [Issue("free_space", f"the files need {_mib(needed)} at {destination} but only {_mib(free)} are free")]
 
     def inspect(self, ctx: "RunContext", path: Path) -> Any:
         """Check one file (in a worker thread); return what later rules need to know of it.
@@ -501,6 +531,10 @@ class FileCategory(BaseIngestor):
     def file_statistics(self, ctx: "RunContext", described: list[tuple[str, Any]]) -> dict:
         """Statistics of files described for the first time: ``(rel, facts)`` pairs (aggregates only)."""
         return {}
+
+
+def _mib(n: int) -> str:
+    return f"{n / (1 << 20):,.1f} MiB"
 
 
 def _size(path: Path) -> int:
