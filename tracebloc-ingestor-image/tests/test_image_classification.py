@@ -272,3 +272,16 @@ def test_template_runs_as_copied(tmp_path, category, table, files):
     assert "📊 INGESTION SUMMARY 📊" in proc.stdout
     stored = [n for n in os.listdir(folder / "tracebloc-output" / "shared" / table) if not n.startswith(".")]
     assert len(stored) == files
+
+
+def test_an_image_listed_with_two_labels_is_refused_naming_both_rows(tmp_path, sqlite_url, kit):
+    root = tmp_path / "src"
+    rows = classification_set(root, kit)
+    rows.append(("img0.jpg", "cat"))  # img0 is a dog in rows 1 and 7
+    kit.write_csv(root / "labels.csv", ("filename", "label"), rows)
+    report, out, err = kit.ingest(ImageClassification(), flags(tmp_path, sqlite_url, src_path=str(root), label_file="labels.csv", table="pics"))
+    assert report.exit_code == 1
+    conflicts = [(i.rule, i.row, i.file) for i in report.issues]
+    assert conflicts == [("conflicting_label", 8, "images/img0.jpg")]
+    assert "row 1 with another label" in report.issues[0].message and "cat" not in report.issues[0].message
+    assert not kit.has_table(sqlite_url, "pics")

@@ -90,3 +90,16 @@ def test_resizing_is_refused_because_boxes_would_no_longer_match(tmp_path, sqlit
     config = kit.templates / "object_detection" / "ingest.yaml"
     report, _, _ = kit.ingest(ObjectDetection(), flags(tmp_path, sqlite_url, config_path=str(config), resize_policy="resize"))
     assert report.exit_code == 1 and [i.rule for i in report.issues] == ["resize_policy"]
+
+
+def test_without_a_manifest_an_image_without_annotation_is_named(tmp_path, sqlite_url, kit):
+    root = tmp_path / "src"
+    for i in range(3):
+        kit.draw(root / "images" / f"s{i}.jpg", seed=i)
+    (root / "annotations").mkdir()
+    for i in range(2):
+        (root / "annotations" / f"s{i}.xml").write_text(voc(64, 64, ("car", 1, 1, 9, 9)), encoding="utf-8")
+    report, out, err = kit.ingest(ObjectDetection(), flags(tmp_path, sqlite_url, src_path=str(root), table="scenes"))
+    assert report.exit_code == 0, out + err
+    assert [(i.rule, i.severity, i.file) for i in report.issues] == [("no_annotation", "warning", "images/s2.jpg")]
+    assert len(kit.rows_of(sqlite_url, "scenes", "filename")) == 2

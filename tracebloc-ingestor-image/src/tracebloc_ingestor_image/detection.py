@@ -76,6 +76,29 @@ class ObjectDetection(ImageIngestor):
             )
             yield self.with_paths(ctx, batch)
 
+    def validate_end(self, ctx: "RunContext") -> Iterable[Issue]:
+        issues = list(super().validate_end(ctx))
+        if ctx.settings.label_file is None:
+            issues.extend(self._images_without_annotation(ctx))
+        return issues
+
+    def _images_without_annotation(self, ctx: "RunContext") -> Iterator[Issue]:
+        """Without a manifest the records are the XML files: say which images have none (not ingested)."""
+        images, annotations = self.folder(ctx), self.folder(ctx, "annotations")
+        if not images.is_dir() or not annotations.is_dir():
+            return
+        described = {e.name[: -len(".xml")] for e in os.scandir(annotations) if e.name.lower().endswith(".xml")}
+        prefix = self.folder_rel(ctx)
+        for entry in sorted(os.scandir(images), key=lambda e: e.name):
+            stem, ext = os.path.splitext(entry.name)
+            if ext.lower() in self.extensions and stem not in described and entry.is_file():
+                yield Issue(
+                    "no_annotation",
+                    "the image has no annotation (<stem>.xml) and is not ingested; add one, or list the images in a manifest",
+                    file=f"{prefix}/{entry.name}",
+                    severity="warning",
+                )
+
     def companions(self, ctx: "RunContext", batch: pa.RecordBatch, index: int, member: str) -> list[Companion]:
         xml = str(PurePosixPath(member.replace("\\", "/")).with_suffix(".xml"))
         return [self.companion(ctx, "annotations", xml)]
