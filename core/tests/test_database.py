@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from tracebloc_ingestor.schema import FRAMEWORK_COLUMNS, Column, TableSchema, parse_sql_type
 from tracebloc_ingestor.sinks.database import Database, DatabaseError
 from tracebloc_ingestor.testing.mysql import server_url
+from tracebloc_ingestor.testing.runs import typed_rows
 
 SALT = bytes(range(32))
 SCHEMA = TableSchema.from_mapping({"age": "INT", "name": "VARCHAR(20)", "score": "DECIMAL(10,2)"})
@@ -52,16 +53,7 @@ def make_batch(run_id, ids, schema=SCHEMA, **columns):
 
 def fetch(url, table="ds"):
     """All rows, typed by SQLAlchemy's reflection (independent of the code under test)."""
-    engine = sa.create_engine(url)
-    try:
-        reflected = sa.Table(table, sa.MetaData(), autoload_with=engine)
-        for column in reflected.columns:
-            if isinstance(column.type, sa.Float):
-                column.type.asdecimal = False  # MySQL's DOUBLE reflects as Decimal otherwise
-        with engine.connect() as conn:
-            return [dict(row._mapping) for row in conn.execute(sa.select(reflected).order_by(reflected.c.id))]
-    finally:
-        engine.dispose()
+    return typed_rows(url, table)
 
 
 def execute(url, sql, params=None):
@@ -391,7 +383,7 @@ def test_table_schema_reports_real_types(db):
         "ingestor_id": "VARCHAR(255)", "mask_id": "VARCHAR(255)",
         "v": "VARCHAR(40)", "c": "CHAR(3)", "t": "TEXT", "ti": "TINYINT", "si": "SMALLINT", "mi": "MEDIUMINT",
         "i": "INT", "bi": "BIGINT", "f": "FLOAT", "d": "DOUBLE", "dec": "DECIMAL(12,3)", "b": "BOOLEAN",
-        "day": "DATE", "ts": "DATETIME", "tm": "TIME",
+        "day": "DATE", "ts": "DATETIME(6)", "tm": "TIME(6)",  # what the columns keep: microseconds
     }
     with pytest.raises(DatabaseError, match="does not exist"):
         db.table_schema("nope")

@@ -39,6 +39,7 @@ SAMPLES = {
     "client_env": ("stg", "stg"),
     "api_url": ("http://127.0.0.1:9/api", "http://127.0.0.1:9/api/"),
     "api_deadline": ("2.5", 2.5),
+    "db_retry_deadline": ("7.5", 7.5),
     "auth_scheme": ("bearer", "Bearer"),
 }
 # options whose value is a path, and options that need a partner to be valid

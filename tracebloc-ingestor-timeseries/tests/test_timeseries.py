@@ -106,8 +106,8 @@ def test_sample_ingests(tmp_path, request, db, category):
     assert payload["category"] == category and payload["data_format"] == "tabular"
     assert payload["record_count"] == count
     if category == "time_series_forecasting":
-        # The time column is the first feature, stored as DATETIME; the target only as buckets.
-        assert cols[len(FRAMEWORK_COLUMNS)] == "timestamp" and payload["schema"]["timestamp"] == "DATETIME"
+        # The time column is the first feature, stored as DATETIME(6) (microseconds); the target only as buckets.
+        assert cols[len(FRAMEWORK_COLUMNS)] == "timestamp" and payload["schema"]["timestamp"] == "DATETIME(6)"
         first = rows[0][cols.index("timestamp")]
         first = dt.datetime.fromisoformat(first) if isinstance(first, str) else first
         assert first == dt.datetime(2024, 1, 1)
@@ -123,7 +123,7 @@ def test_sample_ingests(tmp_path, request, db, category):
         assert payload["meta_data"]["sequences"] == 6
         assert payload["meta_data"]["sequences_per_label"] == {"running": 2, "sitting": 2, "walking": 2}
         assert cols[len(FRAMEWORK_COLUMNS) : len(FRAMEWORK_COLUMNS) + 2] == ["sequence_id", "timestamp"]
-        assert payload["schema"]["sequence_id"] == "VARCHAR(32)" and payload["schema"]["timestamp"] == "DATETIME"
+        assert payload["schema"]["sequence_id"] == "VARCHAR(32)" and payload["schema"]["timestamp"] == "DATETIME(6)"
         assert {r[cols.index("sequence_id")] for r in rows} == {f"seq_{i:02d}" for i in range(1, 7)}
 
 

@@ -55,6 +55,7 @@ class RejectsFile:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._fh = None
+        self._mode = "w"  # then "a": an issue found after validation (table_limits) keeps the others
 
     def discard_stale(self) -> None:
         """Remove the report an earlier run of the same table left."""
@@ -66,7 +67,8 @@ class RejectsFile:
     def __call__(self, issue: Issue) -> None:
         if self._fh is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh = open(self.path, "w", encoding="utf-8")
+            self._fh = open(self.path, self._mode, encoding="utf-8")
+            self._mode = "a"
         self._fh.write(json.dumps(issue.to_json(with_value=True), ensure_ascii=False) + "\n")
 
     def close(self) -> str | None:
@@ -299,6 +301,13 @@ class Pipeline:
                 )
                 return report
             schema = self.impl.table_schema(ctx) or TableSchema()
+            # too many or too wide columns for this database: refused before anything is written
+            limits = getattr(self.database, "schema_problem", lambda schema: None)(schema)
+            if limits:
+                self.issues.add(Issue("table_limits", limits))
+                report = self._report(EXIT_FAILED, "invalid", "the table has too many or too wide columns for the "
+                                      "database; nothing was written", counters, rejects_path=rejects.close())
+                return report
             ctx = attrs.evolve(ctx, table_schema=schema, issue_sink=None, phase="write")
             extra = {
                 "schema": schema.to_mapping(),
@@ -330,6 +339,10 @@ class Pipeline:
             self._fail(exc.reason)
             counters = getattr(exc, "counters", counters)
             report = self._report(EXIT_FAILED, "failed", str(exc), counters, rejects_path=rejects_path)
+            return report
+        except DatabaseError as exc:  # outside the write pass too (a registered table's checks, the payload's schema)
+            self._fail("database_error")
+            report = self._report(EXIT_FAILED, "failed", f"database: {exc}", counters, rejects_path=rejects_path)
             return report
         except Exception as exc:
             log.debug("run %s failed", self.run_id, exc_info=True)

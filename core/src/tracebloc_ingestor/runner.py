@@ -259,7 +259,7 @@ def run_ingestion(
         from .pipeline import Pipeline
         from .sinks.database import Database
 
-        database = Database(settings.database_url_or_default())
+        database = Database(settings.database_url_or_default(), retry_deadline=settings.db_retry_deadline)
         sink = _metadata_sink(settings)
         with sigterm_stops(stop):
             report = Pipeline(pm, settings, category, database=database, metadata_sink=sink, stop=stop).run()

@@ -52,7 +52,12 @@ class SchemaError(ValueError):
 
 @attrs.frozen
 class SqlType:
-    """A parsed SQL column type (canonical name plus length/precision/scale)."""
+    """A parsed SQL column type (canonical name plus length/precision/scale).
+
+    For DATETIME and TIME, ``precision`` is the number of fraction digits of the seconds
+    (0 to 6) when the type names it, as in ``DATETIME(6)``; a bare ``DATETIME`` holds
+    microseconds in the schema vocabulary (see :mod:`tracebloc_ingestor.sinks.db.sql_types`).
+    """
 
     name: str
     length: int | None = None
@@ -64,6 +69,8 @@ class SqlType:
             return f"{self.name}({self.length})"
         if self.name == "DECIMAL":
             return f"DECIMAL({self.precision},{self.scale})"
+        if self.precision is not None:  # DATETIME(fsp), TIME(fsp)
+            return f"{self.name}({self.precision})"
         return self.name
 
     @property
@@ -126,6 +133,10 @@ def parse_sql_type(text: str) -> SqlType:
         if not (1 <= precision <= 38 and 0 <= scale <= precision):
             raise SchemaError("DECIMAL(p,s) needs 1 <= p <= 38 and 0 <= s <= p")
         return SqlType(name, precision=precision, scale=scale)
+    if name in ("DATETIME", "TIME") and first is not None:
+        if second is not None or not 0 <= int(first) <= 6:
+            raise SchemaError(f"{name}(n) takes the number of fraction digits of the seconds, 0 to 6")
+        return SqlType(name, precision=int(first))
     if first is not None and not (name in _INTEGER_TYPES or name in ("FLOAT", "DOUBLE")):
         raise SchemaError(f"{name} takes no length")
     return SqlType(name)

@@ -93,6 +93,9 @@ CORE_OPTIONS: tuple[Option, ...] = (
     _core("db_user", "Database user (required with MYSQL_HOST)", env="DB_USER", flag=None),
     _core("db_password", "Database password", env="DB_PASSWORD", flag=None, secret=True),
     _core("db_name", "Database name", env="DB_NAME", flag=None, default="training_test_datasets"),
+    _core("db_retry_deadline", "Seconds a run keeps retrying while the database is unreachable (a restart, a failover), "
+          "counted from when it was lost", env="DB_RETRY_DEADLINE", flag="--db-retry-deadline",
+          type=Number(above=0), default=120.0),
     _core("storage_path", "Root of the shared volume for dataset files (default: /data/shared in a Kubernetes pod, "
           "else <output dir>/shared)", env="STORAGE_PATH", type=PathValue("cwd")),
     _core("client_pvc", "Name of the PVC shared with the client", env="CLIENT_PVC", flag=None, default="client-pvc"),
@@ -183,6 +186,7 @@ class Settings:
     db_user: str | None = None
     db_password: str | None = attrs.field(default=None, repr=False)
     db_name: str = "training_test_datasets"
+    db_retry_deadline: float = 120.0
     # files / cluster
     storage_path: Path = attrs.field(default=Path("/data/shared"), converter=Path)
     client_pvc: str = "client-pvc"
@@ -583,6 +587,7 @@ def load_settings(
     for name in ("mysql_host", "db_user", "db_password", "db_name"):
         ld.core(name, parse=_text)
     ld.core("mysql_port")
+    ld.core("db_retry_deadline", parse=_seconds)
     if ld.values["mysql_host"] and not ld.values["database_url"] and not ld.values["db_user"]:
         ld.problem("DB_USER", "is required when MYSQL_HOST is set (there is no built-in database user)")
 

@@ -8,6 +8,14 @@ validation, starting with :meth:`Database.prepare`.
 Privacy: engines hide bound parameters, and error messages of statements that carry row
 values (or the salt) keep only the driver's error class, code and column, never its text.
 
+Every MySQL socket has connect, read and write timeouts and keepalive probes, so a
+restarting or vanished server is noticed in seconds. A transaction that fails because the
+connection was lost is run again, as a whole, until ``retry_deadline`` seconds after the
+server was first found lost (``DB_RETRY_DEADLINE``): a chunk of rows resumes after the last
+committed one. A streamed first load cannot resume: it raises :class:`StreamLostError`.
+Past the deadline a :class:`DatabaseError` names the server, the MySQL error code and the
+driver's words.
+
 This module is the façade; the parts live in :mod:`tracebloc_ingestor.sinks.db`.
 """
 
@@ -17,21 +25,22 @@ import logging
 from typing import Sequence
 
 import pyarrow as pa
-import sqlalchemy as sa
 
 from ..schema import Column, TableSchema
 from .db.bulk import DISABLE_LOAD_DATA_ENV
 from .db.dialects import dialect_for
-from .db.engine import DEFAULT_RETRY_DELAYS, Connector
-from .db.errors import DatabaseError, TableBusyError, db_error
+from .db.engine import DEFAULT_RETRY_DEADLINE, DEFAULT_RETRY_DELAYS, Connector
+from .db.errors import DatabaseError, StreamLostError, TableBusyError
 from .db.ledger import FINISH_STATES, META_TABLE, RUNS_TABLE, SALT_KEY, RunLedger
 from .db.table_lock import TableBusy, TableLock
-from .db.tables import Tables, check_compatible, check_table_name, feature_columns
+from .db.tables import Tables, check_compatible, check_table_name, feature_columns, table_columns
+from .db.values import conform_batch
 from .db.writes import PreparedWrite, check_batch
 
 __all__ = [
-    "Database", "DatabaseError", "TableBusyError", "PreparedWrite",
-    "RUNS_TABLE", "META_TABLE", "SALT_KEY", "DISABLE_LOAD_DATA_ENV", "FINISH_STATES", "DEFAULT_RETRY_DELAYS",
+    "Database", "DatabaseError", "TableBusyError", "StreamLostError", "PreparedWrite",
+    "RUNS_TABLE", "META_TABLE", "SALT_KEY", "DISABLE_LOAD_DATA_ENV", "FINISH_STATES",
+    "DEFAULT_RETRY_DELAYS", "DEFAULT_RETRY_DEADLINE",
 ]
 
 log = logging.getLogger(__name__)
@@ -45,13 +54,16 @@ class Database:
         url: str,
         *,
         retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
+        retry_deadline: float = DEFAULT_RETRY_DEADLINE,
         load_data: bool | None = None,
     ) -> None:
-        """``load_data``: None detects whether the server allows ``LOAD DATA LOCAL INFILE``
+        """``retry_delays``: the waits before each retry of a busy database (lock wait, deadlock);
+        ``retry_deadline``: seconds to keep retrying after the server was found lost.
+        ``load_data``: None detects whether the server allows ``LOAD DATA LOCAL INFILE``
         (unless the environment sets ``TRACEBLOC_DISABLE_LOAD_DATA=1``); False always uses
         multi-row INSERTs; True ignores that variable (LOAD DATA is still only used where allowed)."""
         self._dialect = dialect_for(url)
-        self._connector = Connector(self._dialect, retry_delays)
+        self._connector = Connector(self._dialect, retry_delays, retry_deadline)
         self._tables = Tables(self._connector)
         self._ledger = RunLedger(self._connector)
         self._writer = self._dialect.writer(self._connector, self._tables, load_data=load_data)
@@ -89,21 +101,32 @@ class Database:
         """Take the run lock of ``table`` (sinks/db/table_lock.py), waiting up to ``wait`` seconds.
 
         Raises DatabaseError when another run keeps the table; release the returned lock
-        when the run is over (closing the process releases it too).
+        when the run is over (closing the process releases it too). Should the server restart
+        meanwhile (which forgets the lock), the next database operation takes it again before
+        anything else, or fails with TableBusyError when another run took it.
         """
         check_table_name(table)
         lock = self._dialect.table_lock(self._connector, table)
         try:
-            lock.acquire(wait)
+            self._connector.call("locking", table, lambda: lock.acquire(wait))
         except TableBusy:
             raise TableBusyError(
                 f"table {table!r} is being ingested by another run (waited {wait:g} s); nothing was done, "
                 "run again when that run has finished"
             ) from None
-        except sa.exc.DBAPIError as exc:
-            raise db_error("locking", table, exc) from None
         except OSError as exc:
             raise DatabaseError(f"locking table {table!r} failed: {exc.strerror or type(exc).__name__}") from None
+
+        def hold_again() -> None:
+            try:
+                lock.reassert()
+            except TableBusy:
+                raise TableBusyError(
+                    f"table {table!r} was taken by another run while {self.describe()} restarted; this run stops "
+                    "(its rows are cleared by the next run of the table)"
+                ) from None
+
+        self._connector.on_reconnect = hold_again
         return lock
 
     # ------------------------------------------------------------------ read-only
@@ -166,6 +189,16 @@ class Database:
         )
         return int(count), int(total)
 
+    def schema_problem(self, schema: TableSchema, *, extra_columns: Sequence[Column] = ()) -> str | None:
+        """Why this database could not create a table of ``schema``, or None; nothing is connected or written.
+
+        The limits of the dialect (sinks/db/limits.py): the number of columns (MySQL/MariaDB
+        1,017, SQLite 2,000 unless built otherwise) and, on MySQL/MariaDB, the bytes a row
+        may take. The message names the limit and the widest columns. A table that already
+        exists was created, so this concerns new tables (and is cheap enough to ask always).
+        """
+        return self._dialect.limit_problem(table_columns(schema, extra_columns))
+
     # ------------------------------------------------------------------ writes
 
     def prepare(
@@ -218,6 +251,7 @@ class Database:
         """
         check_table_name(table)
         types = check_batch(table, batch, self._tables.column_types)
+        batch = conform_batch(table, batch, types)  # the same stored values on every path (sinks/db/values.py)
         prepared = PreparedWrite(table, list(batch.schema.names))
         if batch.num_rows == 0:
             return prepared
@@ -249,6 +283,12 @@ class Database:
         working InnoDB bulk insert, LOAD DATA LOCAL allowed, and the table empty. The rows
         become visible at :meth:`finish_stream`; :meth:`abort_stream` (or any failure)
         leaves the table as it was. Returns whether the stream is on.
+
+        A stream cannot resume after its connection is lost (the server restarted or went
+        away): :meth:`send` or :meth:`finish_stream` then raise :class:`StreamLostError`, a
+        DatabaseError. Nothing of the stream is in the table; call :meth:`abort_stream` and
+        write every batch again from the first, with or without a new stream (this method
+        waits, up to the retry deadline, for the server to answer again).
         """
         return self._writer.begin_stream(table)
 

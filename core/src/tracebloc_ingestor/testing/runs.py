@@ -1,8 +1,8 @@
 """Whole runs in tests: run plugins in-process and read back what landed.
 
 ``run_plugin`` runs one ingestion with a fresh plugin manager (no installed plugin takes
-part) and returns the report with what it printed; ``table_rows``, ``table_columns`` and
-``has_table`` read the database afterwards. ``demo_input``/``run_demo`` are a tiny
+part) and returns the report with what it printed; ``table_rows``, ``typed_rows``,
+``table_columns`` and ``has_table`` read the database afterwards. ``demo_input``/``run_demo`` are a tiny
 tabular dataset (``ref,age,label``) of an inline ``demo_classification`` category.
 """
 
@@ -47,6 +47,37 @@ def table_rows(url: str, table: str, columns: str = "*") -> list[tuple] | None:
             return [tuple(r) for r in conn.execute(sa.text(f"SELECT {columns} FROM {table} ORDER BY id")).all()]
     finally:
         engine.dispose()
+
+
+def typed_rows(url: str, table: str) -> list[dict]:
+    """Every row in ``id`` order as a dict, typed by SQLAlchemy's reflection of the table.
+
+    Independent of the sink: MySQL's DOUBLE and FLOAT come back as floats, and a DECIMAL
+    column of SQLite (declared ``DECIMAL_TEXT(p,s)``, which keeps its exact text) as Decimal.
+    """
+    from decimal import Decimal
+
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    try:
+        reflected = sa.Table(table, sa.MetaData(), autoload_with=engine)
+        for column in reflected.columns:
+            if isinstance(column.type, sa.Float):
+                column.type.asdecimal = False  # MySQL's DOUBLE reflects as Decimal otherwise
+        with engine.connect() as conn:
+            exact = set()
+            if engine.dialect.name == "sqlite":
+                declared = conn.exec_driver_sql("SELECT name, type FROM pragma_table_info(?)", (table,)).all()
+                exact = {name for name, kind in declared if kind.upper().startswith("DECIMAL_TEXT")}
+            rows = [dict(row._mapping) for row in conn.execute(sa.select(reflected).order_by(reflected.c.id))]
+    finally:
+        engine.dispose()
+    for row in rows:
+        for name in exact:
+            if row[name] is not None:
+                row[name] = Decimal(row[name])
+    return rows
 
 
 def table_columns(url: str, table: str) -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 import time
 from contextlib import suppress
 from pathlib import Path
@@ -37,6 +38,8 @@ class TableLock:
         self.name = "tracebloc_ingest:" + hashlib.sha256(name.encode()).hexdigest()[:40]
         self._conn: sa.Connection | None = None
         self._fd = -1
+        self._held = False
+        self._guard = threading.Lock()  # reassert() may come from the writer thread too
 
     def acquire(self, wait: float) -> None:
         """Take the lock, waiting up to ``wait`` seconds; TableBusy when another run keeps it."""
@@ -59,6 +62,31 @@ class TableLock:
             conn.close()
             raise TableBusy
         self._conn = conn
+        self._held = True
+
+    def reassert(self) -> None:
+        """Hold the named lock again once the server answers after it was lost.
+
+        A restarted server has forgotten the lock, and another run may have taken it: then
+        TableBusy. While the server is still unreachable the driver's error is raised.
+        """
+        if self._engine is None:
+            return
+        with self._guard:
+            if not self._held:
+                return
+            if self._conn is not None:
+                try:
+                    mine = self._conn.exec_driver_sql("SELECT IS_USED_LOCK(%s) = CONNECTION_ID()", (self.name,)).scalar()
+                    self._conn.rollback()
+                    if mine == 1:
+                        return
+                except sa.exc.DBAPIError:
+                    pass  # the connection died with the server
+                with suppress(Exception):
+                    self._conn.close()
+                self._conn = None
+            self._acquire_named(0)
 
     def _acquire_file(self, wait: float) -> None:
         import fcntl
@@ -79,6 +107,7 @@ class TableLock:
                 time.sleep(_POLL_SECONDS)
 
     def release(self) -> None:
+        self._held = False
         if self._conn is not None:
             with suppress(Exception):
                 self._conn.exec_driver_sql("SELECT RELEASE_LOCK(%s)", (self.name,))

@@ -7,15 +7,22 @@ from typing import TYPE_CHECKING, Sequence
 
 import sqlalchemy as sa
 
-from ...schema import FRAMEWORK_COLUMNS, Column, TableSchema
+from ...schema import FRAMEWORK_COLUMNS, Column, SqlType, TableSchema, parse_sql_type
 from .errors import DatabaseError, Missing
+from .sql_types import FRACTIONAL, column_type, parse_canonical
 
 if TYPE_CHECKING:
     from .engine import Connector
 
-__all__ = ["Tables", "check_compatible", "check_table_name", "feature_columns"]
+__all__ = ["FRAMEWORK_TYPES", "Tables", "check_compatible", "check_table_name", "feature_columns", "table_columns"]
 
 _TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+# the platform's layout; every framework column but id and data_id may be NULL
+FRAMEWORK_TYPES = {
+    "id": "BIGINT", "created_at": "DATETIME", "updated_at": "DATETIME", "status": "INT", "label": "VARCHAR(255)",
+    "data_intent": "VARCHAR(100)", "data_id": "VARCHAR(255)", "filename": "VARCHAR(255)", "extension": "VARCHAR(10)",
+    "annotation": "TEXT", "ingestor_id": "VARCHAR(255)",
+}
 
 
 def check_table_name(table: str) -> None:
@@ -38,8 +45,20 @@ def feature_columns(table: str, schema: TableSchema, extra_columns: Sequence[Col
     return features
 
 
+def table_columns(schema: TableSchema, extra_columns: Sequence[Column] = ()) -> list[tuple[str, SqlType, bool]]:
+    """(name, table type, nullable) of every column a table of this schema gets, framework's first."""
+    columns = [(name, parse_sql_type(kind), name not in ("id", "data_id")) for name, kind in FRAMEWORK_TYPES.items()]
+    features = [column for column in (*extra_columns, *schema.features) if column.name != "label"]
+    return columns + [(column.name, column_type(column.type), True) for column in features]
+
+
 def check_compatible(table: str, existing: dict[str, str], features: Sequence[Column]) -> None:
-    """An existing table must have the framework columns and exactly these feature columns."""
+    """An existing table must have the framework columns and exactly these feature columns.
+
+    A schema's bare DATETIME or TIME also fits a column that keeps fewer digits of a second
+    (a table created before they kept microseconds): the writes then refuse values with a
+    fraction the column cannot hold (:mod:`.values`), naming the column.
+    """
     absent = [name for name in FRAMEWORK_COLUMNS if name not in existing]
     if "data_id" in absent:
         raise DatabaseError(
@@ -49,11 +68,16 @@ def check_compatible(table: str, existing: dict[str, str], features: Sequence[Co
     if absent:
         raise DatabaseError(f"table {table!r} exists but lacks the framework column(s) {', '.join(absent)}")
     have = {name: kind for name, kind in existing.items() if name not in FRAMEWORK_COLUMNS}
-    want = {column.name: str(column.type) for column in features}
+    want = {column.name: str(column_type(column.type)) for column in features}
+    for column in features:
+        kept = parse_canonical(have.get(column.name, ""))
+        if column.type.name in FRACTIONAL and column.type.precision is None and kept and kept.name == column.type.name:
+            want[column.name] = have[column.name]
     parts = []
-    only_schema = [f"{n} {t}" for n, t in want.items() if n not in have]
+    declared = {column.name: str(column.type) for column in features}
+    only_schema = [f"{n} {declared[n]}" for n in want if n not in have]
     only_table = [f"{n} {t}" for n, t in have.items() if n not in want]
-    retyped = [f"{n} (schema {t}, table {have[n]})" for n, t in want.items() if n in have and have[n] != t]
+    retyped = [f"{n} (schema {declared[n]}, table {have[n]})" for n, t in want.items() if n in have and have[n] != t]
     for title, items in (
         ("in the schema but not the table", only_schema),
         ("in the table but not the schema", only_table),
@@ -101,18 +125,15 @@ class Tables:
         dialect = self._dialect
         q = dialect.quote
         serial, keys = dialect.serial_key("id")
+        kind = {name: dialect.column_type(parse_sql_type(text)) for name, text in FRAMEWORK_TYPES.items()}
         columns = [
             serial,
-            f"{q('created_at')} DATETIME DEFAULT CURRENT_TIMESTAMP",
-            f"{q('updated_at')} DATETIME DEFAULT CURRENT_TIMESTAMP{dialect.on_update_now}",
-            f"{q('status')} INT DEFAULT 0",
-            f"{q('label')} VARCHAR(255) NULL",
-            f"{q('data_intent')} VARCHAR(100) NULL",
-            f"{q('data_id')} VARCHAR(255) NOT NULL UNIQUE",
-            f"{q('filename')} VARCHAR(255) NULL",
-            f"{q('extension')} VARCHAR(10) NULL",
-            f"{q('annotation')} TEXT NULL",
-            f"{q('ingestor_id')} VARCHAR(255) NULL",
+            f"{q('created_at')} {kind['created_at']} DEFAULT CURRENT_TIMESTAMP",
+            f"{q('updated_at')} {kind['updated_at']} DEFAULT CURRENT_TIMESTAMP{dialect.on_update_now}",
+            f"{q('status')} {kind['status']} DEFAULT 0",
+            *(f"{q(name)} {kind[name]} NULL" for name in ("label", "data_intent")),
+            f"{q('data_id')} {kind['data_id']} NOT NULL UNIQUE",
+            *(f"{q(name)} {kind[name]} NULL" for name in ("filename", "extension", "annotation", "ingestor_id")),
         ]
-        columns += [f"{q(c.name)} {dialect.column_type(c.type)} NULL" for c in features]
+        columns += [f"{q(c.name)} {dialect.column_type(column_type(c.type))} NULL" for c in features]
         dialect.create_table(conn, table, columns, keys, index="ingestor_id")

@@ -15,7 +15,9 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from .. import LOGGER
-from ..errors import MYSQL_BULK_COMMIT, MYSQL_DUPLICATE, DatabaseError, db_error, error_id, mysql_code, text
+from ..errors import (
+    MYSQL_BULK_COMMIT, MYSQL_DUPLICATE, DatabaseError, StreamLostError, db_error, driver_words, error_id, mysql_code, text,
+)
 from ..writes import Part
 from . import text as bulk_text
 from .load_stream import LoadStream, bulk_load_capable, pipe_paths_available
@@ -87,17 +89,27 @@ class FirstLoad:
     def feed(self, table: str, names: list[str], part: Part) -> None:
         if self._stream is None:
             stream = LoadStream(self._writer.bulk_engine, lambda path: load_data_sql(table, part.sent, part.constant, path))
-            try:
-                stream.start()
-            except sa.exc.DBAPIError as exc:
-                raise db_error("starting the bulk load of", table, exc) from None
+            # nothing is sent before the statement starts: waiting for a lost server is safe here
+            self._writer.connector.call("starting the bulk load of", table, stream.start, write=True)
             self._stream = stream
         try:
             self._stream.feed(part.data, part.count)
         except sa.exc.DBAPIError as exc:
-            raise db_error("writing a batch to", table, exc, values=True, columns=names) from None
+            raise self._failed(table, exc, names) from None
         finally:
             part.data = None
+
+    def _failed(self, table: str, exc: sa.exc.DBAPIError, names: list[str]) -> DatabaseError:
+        connector = self._writer.connector
+        if not connector.dialect.lost(exc):
+            return db_error("writing a batch to", table, exc, values=True, columns=names)
+        words = f": {driver_words(exc)}" if driver_words(exc) else ""
+        log.warning("the bulk load of %s lost its connection to %s (%s)", table, connector.dialect.describe(), error_id(exc))
+        return StreamLostError(
+            f"the bulk load of table {table!r} lost its connection to {connector.dialect.describe()} "
+            f"({error_id(exc)}{words}); the server rolled it back, nothing of it is in the table, "
+            "and it must be written again from the first batch"
+        )
 
     def finish(self) -> None:
         """Commit the streamed load; on any failure nothing of it is in the table."""
@@ -107,26 +119,32 @@ class FirstLoad:
             return
         names = [*columns[0], *columns[1]] if columns else []
         try:
-            try:
-                inserted, warning_count = stream.finish()
-            except sa.exc.DBAPIError as exc:
-                if mysql_code(exc) == MYSQL_BULK_COMMIT:
-                    raise _bulk_refused(table, exc) from None
-                raise db_error("writing a batch to", table, exc, values=True, columns=names) from None
-            if warning_count or inserted != stream.rows_sent:
-                if inserted + warning_count == stream.rows_sent and _only_duplicates(stream.connection):
-                    raise DatabaseError(
-                        f"writing table {table!r} failed: another run wrote rows with the same data_ids while "
-                        "this one loaded; nothing of this run was kept, run it again"
-                    )
-                raise warning_error(stream.connection, table, names)
-            try:
-                stream.commit()
-            except sa.exc.DBAPIError as exc:
-                raise _bulk_refused(table, exc) from None
+            inserted = self._commit(stream, table, names)
             log.info("bulk load of %s committed (%d rows)", table, inserted)
+        except sa.exc.DBAPIError as exc:
+            if mysql_code(exc) == MYSQL_BULK_COMMIT:
+                raise _bulk_refused(table, exc) from None
+            raise self._failed(table, exc, names) from None
         finally:
             stream.abort()  # nothing left to do after a commit
+
+    def _commit(self, stream: LoadStream, table: str, names: list[str]) -> int:
+        """End the statement, check that it skipped and changed nothing, and commit: the rows inserted."""
+        inserted, warning_count = stream.finish()
+        if warning_count or inserted != stream.rows_sent:
+            if inserted + warning_count == stream.rows_sent and _only_duplicates(stream.connection):
+                raise DatabaseError(
+                    f"writing table {table!r} failed: another run wrote rows with the same data_ids while "
+                    "this one loaded; nothing of this run was kept, run it again"
+                )
+            raise warning_error(stream.connection, table, names)
+        try:
+            stream.commit()
+        except sa.exc.DBAPIError as exc:
+            if self._writer.connector.dialect.lost(exc):
+                raise
+            raise _bulk_refused(table, exc) from None
+        return inserted
 
     def abort(self) -> None:
         """Roll back and forget a streamed load that is under way (idempotent)."""

@@ -124,10 +124,13 @@ class MySQLBulkWriter(Writer):
         if self.load_data is None:
             self.bulk_engine = self.connector.create_engine(local_infile=True)
             try:
-                with self.bulk_engine.connect() as conn:
-                    allowed = conn.exec_driver_sql("SELECT @@local_infile").scalar()
+                allowed = self.connector.run(
+                    "detecting LOAD DATA LOCAL for", None,
+                    lambda conn: conn.exec_driver_sql("SELECT @@local_infile", execution_options=NO_PARAMETERS).scalar(),
+                    engine=self.bulk_engine,
+                )
                 self.load_data = str(allowed).upper() in ("1", "ON")
-            except sa.exc.SQLAlchemyError as exc:  # the write that follows reports the real problem
+            except (DatabaseError, Missing) as exc:  # the write that follows reports the real problem
                 log.debug("cannot detect local_infile: %s", type(exc).__name__)
                 self.load_data = False
             if not self.load_data:

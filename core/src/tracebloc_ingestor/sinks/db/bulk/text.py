@@ -15,6 +15,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..values import decimal_text
+
 __all__ = ["NULL_FIELD", "load_data_buffer", "literal_rows", "statement_slices", "text_column"]
 
 NULL_FIELD = "\\N"
@@ -48,7 +50,9 @@ def _plain_text(array: pa.Array) -> tuple[pa.Array, bool]:
         return array.cast(pa.string()), True
     if pa.types.is_boolean(kind):
         return array.cast(pa.int8()).cast(pa.string()), False
-    if pa.types.is_integer(kind) or pa.types.is_decimal(kind):
+    if pa.types.is_decimal(kind):
+        return decimal_text(array), False
+    if pa.types.is_integer(kind):
         return array.cast(pa.string()), False
     if pa.types.is_floating(kind):
         array = array.cast(pa.float64())  # float32 text would round differently from the driver's

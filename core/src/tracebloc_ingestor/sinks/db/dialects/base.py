@@ -55,9 +55,13 @@ class Dialect(abc.ABC):
         """Whether ``exc`` says that the database does not exist."""
         return False
 
+    def lost(self, exc: sa.exc.DBAPIError) -> bool:
+        """Whether the database cannot be reached or dropped the connection (retried until the deadline)."""
+        return False
+
     @abc.abstractmethod
-    def transient(self, exc: sa.exc.OperationalError) -> bool:
-        """Whether an operational error is worth a retry (busy, deadlock, lost connection)."""
+    def busy(self, exc: sa.exc.DBAPIError) -> bool:
+        """Whether the database is busy (a lock wait, a deadlock): worth a few retries."""
 
     @abc.abstractmethod
     def ensure_database(self, connector: "Connector") -> None:
@@ -96,6 +100,10 @@ class Dialect(abc.ABC):
         conn.exec_driver_sql(f"CREATE TABLE IF NOT EXISTS {self.quote(name)} (\n  {body}\n){self.table_options}", ())
         for statement in after:
             conn.exec_driver_sql(statement)
+
+    def limit_problem(self, columns: Sequence[tuple[str, SqlType, bool]]) -> str | None:
+        """Why a table of these (name, table type, nullable) columns cannot be created, or None."""
+        return None
 
     @abc.abstractmethod
     def keep_existing(self, key: str) -> str:

@@ -14,16 +14,19 @@ from .. import LOGGER
 from ..bulk import MySQLBulkWriter
 from ..bulk.sql import bare_name, count_ids
 from ..errors import (
+    MYSQL_BUSY,
+    MYSQL_LOST,
     MYSQL_NO_DATABASE,
     MYSQL_NO_TABLE,
-    MYSQL_TRANSIENT,
     DatabaseError,
     Missing,
     db_error,
     mysql_code,
     text,
 )
+from ..limits import mysql_problem
 from ..table_lock import TableLock
+from . import mysql_socket
 from .base import Dialect
 
 if TYPE_CHECKING:
@@ -55,13 +58,22 @@ class MySQLDialect(Dialect):
 
     def engine_options(self, *, local_infile: bool) -> dict[str, Any]:
         options: dict[str, Any] = {"pool_recycle": 3600}
+        connect_args = mysql_socket.timeouts() if self._pymysql else {}
         if local_infile:
             # only the connections that run LOAD DATA allow the server to ask for a local file
-            options["connect_args"] = {"local_infile": True}
+            connect_args["local_infile"] = True
+        if connect_args:
+            options["connect_args"] = connect_args
         return options
 
     def on_engine(self, engine: sa.Engine) -> None:
+        if self._pymysql:
+            sa.event.listen(engine, "do_connect", mysql_socket.connect)
         sa.event.listen(engine, "connect", _session)
+
+    @property
+    def _pymysql(self) -> bool:
+        return self.url.get_driver_name() == "pymysql"
 
     def describe(self) -> str:
         return f"mysql {self.url.host}:{self.url.port or 3306}/{self.url.database}"
@@ -69,8 +81,14 @@ class MySQLDialect(Dialect):
     def no_database(self, exc: sa.exc.DBAPIError) -> bool:
         return mysql_code(exc) == MYSQL_NO_DATABASE
 
-    def transient(self, exc: sa.exc.OperationalError) -> bool:
-        return mysql_code(exc) in MYSQL_TRANSIENT
+    def lost(self, exc: sa.exc.DBAPIError) -> bool:
+        # an InterfaceError is a connection PyMySQL already knows to be closed
+        if isinstance(exc, sa.exc.InterfaceError) or exc.connection_invalidated:
+            return True
+        return isinstance(exc, sa.exc.OperationalError) and mysql_code(exc) in MYSQL_LOST
+
+    def busy(self, exc: sa.exc.DBAPIError) -> bool:
+        return isinstance(exc, sa.exc.OperationalError) and mysql_code(exc) in MYSQL_BUSY
 
     def ensure_database(self, connector: "Connector") -> None:
         try:
@@ -115,6 +133,9 @@ class MySQLDialect(Dialect):
 
     def index_ddl(self, table: str, column: str) -> tuple[list[str], list[str]]:
         return [f"KEY {self.quote('ix_' + column)} ({self.quote(column)})"], []
+
+    def limit_problem(self, columns: Sequence[tuple[str, SqlType, bool]]) -> str | None:
+        return mysql_problem(columns)
 
     def keep_existing(self, key: str) -> str:
         return f" ON DUPLICATE KEY UPDATE {key} = {key}"

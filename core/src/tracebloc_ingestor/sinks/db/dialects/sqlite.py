@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
@@ -12,8 +13,10 @@ import sqlalchemy as sa
 from ....schema import SqlType
 from .. import ID_CHUNK
 from ..errors import DatabaseError
-from ..sql_types import parse_canonical
+from ..limits import sqlite_problem
+from ..sql_types import FRACTIONAL, MAX_FRACTION_DIGITS, parse_canonical
 from ..table_lock import TableLock
+from ..values import decimal_text
 from ..writes import Part, PreparedWrite, Writer
 from .base import Dialect
 
@@ -24,6 +27,9 @@ if TYPE_CHECKING:
 __all__ = ["SQLiteDialect", "SQLiteWriter", "driver_values"]
 
 _TIME_TEXT = r"^-?\d{1,3}:\d{2}:\d{2}(\.\d{1,6})?$"
+_EXACT_DECIMAL = "DECIMAL_TEXT"  # the declared name of DECIMAL columns (text affinity)
+_NUMERIC_DECIMAL = re.compile(r"^\s*(DECIMAL|NUMERIC)\b", re.I)  # as declared before: numeric affinity
+_DOUBLE_DIGITS = 15
 
 
 class SQLiteDialect(Dialect):
@@ -40,7 +46,7 @@ class SQLiteDialect(Dialect):
     def missing(self) -> bool:
         return self.path is not None and not self.path.exists()
 
-    def transient(self, exc: sa.exc.OperationalError) -> bool:
+    def busy(self, exc: sa.exc.DBAPIError) -> bool:
         return getattr(exc.orig, "sqlite_errorname", "").startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
 
     def ensure_database(self, connector: "Connector") -> None:
@@ -54,10 +60,26 @@ class SQLiteDialect(Dialect):
     def quote(self, name: str) -> str:
         return '"' + name.replace('"', '""') + '"'
 
+    def column_type(self, sql_type: SqlType) -> str:
+        if sql_type.name == "DECIMAL":
+            # a declared DECIMAL has numeric affinity: SQLite would turn the exact text into a
+            # double (15 significant digits); a name containing TEXT keeps it as written
+            return f"{_EXACT_DECIMAL}({sql_type.precision},{sql_type.scale})"
+        if sql_type.name in FRACTIONAL and sql_type.precision is None:
+            return f"{sql_type.name}(0)"  # a bare DATETIME is read back as a table made before (below)
+        return str(sql_type)
+
     def canonical_type(self, declared: str) -> str:
         # the engine keeps the declared text; INTEGER only appears as the 64-bit rowid key
-        if declared.strip().upper() == "INTEGER":
+        text = declared.strip().upper()
+        if text == "INTEGER":
             return "BIGINT"
+        if text.startswith(_EXACT_DECIMAL + "("):
+            return super().canonical_type("DECIMAL" + text[len(_EXACT_DECIMAL):])
+        if text in FRACTIONAL:
+            # tables made before declared a bare DATETIME/TIME and were given microseconds,
+            # which SQLite keeps as written
+            return f"{text}({MAX_FRACTION_DIGITS})"
         return super().canonical_type(declared)
 
     def serial_key(self, column: str) -> tuple[str, list[str]]:
@@ -66,6 +88,9 @@ class SQLiteDialect(Dialect):
     def index_ddl(self, table: str, column: str) -> tuple[list[str], list[str]]:
         q = self.quote
         return [], [f"CREATE INDEX IF NOT EXISTS {q(f'ix_{table}_{column}')} ON {q(table)} ({q(column)})"]
+
+    def limit_problem(self, columns: Sequence[tuple[str, SqlType, bool]]) -> str | None:
+        return sqlite_problem(columns)
 
     def keep_existing(self, key: str) -> str:
         return " ON CONFLICT DO NOTHING"
@@ -104,17 +129,28 @@ class SQLiteWriter(Writer):
     def __init__(self, connector: "Connector") -> None:
         self._connector = connector
         self._dialect = connector.dialect
+        self._numeric: dict[str, frozenset[str]] = {}
 
     def prepare(self, prepared: PreparedWrite, batch: pa.RecordBatch, types: dict[str, str]) -> None:
         columns = []
+        numeric = self._numeric_decimals(prepared.table)
         for name, array in zip(prepared.names, batch.columns):
             try:
+                if name in numeric:
+                    _check_double_digits(array)
                 columns.append(driver_values(array, parse_canonical(types[name])))
             except ValueError as exc:
                 raise DatabaseError(
                     f"writing a batch to table {prepared.table!r} failed: column {name!r}: {exc}"
                 ) from None
         prepared.parts.append(Part("rows", batch, rows=list(zip(*columns))))
+
+    def _numeric_decimals(self, table: str) -> frozenset[str]:
+        """DECIMAL columns of a table made before they were declared with text affinity."""
+        if table not in self._numeric:
+            rows = self._connector.run("reading the columns of", table, lambda conn: self._dialect.column_rows(conn, table))
+            self._numeric[table] = frozenset(name for name, kind in rows if _NUMERIC_DECIMAL.match(kind or ""))
+        return self._numeric[table]
 
     def send(self, table: str, names: list[str], part: Part) -> None:
         self._connector.run(
@@ -157,9 +193,24 @@ def driver_values(array: pa.Array | pa.ChunkedArray, sql_type: SqlType | None) -
     elif pa.types.is_time(kind) and kind.unit == "ns":
         array = array.cast(pa.time64("us"), safe=False)
     kind = array.type
-    if pa.types.is_decimal(kind) or pa.types.is_temporal(kind):
+    if pa.types.is_decimal(kind):
+        array = decimal_text(array)
+    elif pa.types.is_temporal(kind):
         array = array.cast(pa.string())
     return array.to_pylist()
+
+
+def _check_double_digits(array: pa.Array) -> None:
+    """A DECIMAL column with numeric affinity keeps what a double keeps: 15 significant digits."""
+    if not pa.types.is_decimal(array.type) or array.null_count == len(array):
+        return
+    digits = pc.replace_substring_regex(decimal_text(array), r"[-.]", "")
+    digits = pc.utf8_trim(digits, characters="0")
+    if pc.max(pc.utf8_length(digits)).as_py() > _DOUBLE_DIGITS:
+        raise ValueError(
+            f"a value has more than {_DOUBLE_DIGITS} significant digits, which this column (made by an earlier "
+            "version, with SQLite's numeric affinity) cannot keep; load into a new TABLE_NAME"
+        )
 
 
 def _conform(array: pa.Array, sql_type: SqlType) -> pa.Array:
