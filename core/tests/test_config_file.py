@@ -104,7 +104,7 @@ def test_all_violations_are_listed_with_their_paths(tmp_path):
     _, problems = read_config(write(tmp_path, text, name="my-ingest.yml"))
     assert wheres(problems) == [
         "my-ingest.yml: category",
-        "my-ingest.yml: csv, json",
+        "my-ingest.yml: csv, json, parquet",
         "my-ingest.yml: data_id.strategy",
         "my-ingest.yml: intent",
         "my-ingest.yml: label.column",
@@ -119,7 +119,7 @@ def test_all_violations_are_listed_with_their_paths(tmp_path):
     assert by_where["intent"] == "is not accepted; must be one of: train, test"
     assert by_where["label.policy"] == "is not accepted; must be one of: passthrough, bucket"
     assert not any("training" in p.message or "clip" in p.message for p in problems)  # values are never quoted
-    assert by_where["csv, json"] == "give either csv or json, not both"
+    assert by_where["csv, json, parquet"] == "give only one of csv, json or parquet"
     assert "exactly one character" in by_where["spec.csv_options.delimiter"]
     assert "SQL type" in by_where["schema.age"]
 

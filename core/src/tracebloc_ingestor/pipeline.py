@@ -117,6 +117,7 @@ class Pipeline:
         self.run_id = str(uuid.uuid4())
         self.issues = IssueLog()
         self.started = time.monotonic()
+        self._stats = None  # the run's RunStats, once the context exists
 
     # -- helpers ---------------------------------------------------------------------
 
@@ -147,6 +148,9 @@ class Pipeline:
             warning_count=self.issues.warnings,
             duration_seconds=round(time.monotonic() - self.started, 3),
             write_path=getattr(self.database, "write_path", None),
+            # what the category noted while reading (reading/, ingestors.py): reader and NULL counts
+            reader=self._stats.reader if self._stats else None,
+            null_counts=dict(self._stats.nulls) if self._stats else {},
             **extra,
         )
 
@@ -243,6 +247,7 @@ class Pipeline:
             issue_sink=self.issues.add,
             log=log,
         )
+        self._stats = ctx.stats
         if self.category.file_bearing:
             ctx = attrs.evolve(ctx, files=self.impl.make_store(ctx))
         counters = Counters()

@@ -224,6 +224,9 @@ class FileCategory(BaseIngestor):
             return ()
         return super().check_columns(ctx, batch)
 
+    def checks_header(self, ctx: "RunContext") -> bool:
+        return self.manifest_label
+
     def required_columns(self, ctx: "RunContext") -> tuple[str, ...]:
         """Manifest columns without which no record can be read."""
         return (self.file_column,)
