@@ -52,6 +52,7 @@ class _RunState:
         self.inference: dict[str, Any] = {}
         self.labels: dict[str, int] = {}
         self.label_overflow = False
+        self.read_failed = False  # the source stopped being readable: whole-input rules would mislead
 
 
 class BaseIngestor(Category):
@@ -199,6 +200,7 @@ class BaseIngestor(Category):
         except SourceError as err:
             if not validating:
                 raise
+            self._state(ctx).read_failed = True
             problem(err)
 
     def null_values(self, ctx: "RunContext") -> frozenset[str] | None:
@@ -394,7 +396,7 @@ class BaseIngestor(Category):
         """A classification needs at least two distinct labels."""
         state = self._state(ctx)
         # without a label column the header check has said so already
-        if self.label_kind == "classification" and state.label_present and not state.label_overflow:
+        if self.label_kind == "classification" and state.label_present and not state.label_overflow and not state.read_failed:
             distinct = len([k for k in state.labels if k.strip()])
             if distinct < 2:
                 yield Issue(

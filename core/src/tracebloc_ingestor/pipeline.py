@@ -293,6 +293,7 @@ class Pipeline:
                 return report
             log.info("run %s: validation passed (%d records); writing", self.run_id, total)
             if owner:
+                self._check_same_columns(ctx, schema)  # a registered table keeps its columns
                 counters, stats = self._verify_registered(ctx, owner, counters)
                 payload_owner = owner
             else:
@@ -386,6 +387,18 @@ class Pipeline:
             skipped=skipped,
         )
         return counters, stats
+
+    def _check_same_columns(self, ctx: RunContext, schema: TableSchema) -> None:
+        """Refuse a run whose feature columns or types differ from the registered table's (naming them)."""
+        from .sinks.database import DatabaseError
+        from .sinks.db.tables import check_compatible, feature_columns
+
+        existing = self.database.existing_columns(ctx.table) if hasattr(self.database, "existing_columns") else None
+        if existing is not None:
+            try:
+                check_compatible(ctx.table, existing, feature_columns(ctx.table, schema, ()))
+            except DatabaseError as exc:
+                raise RunFailed(f"{exc}; nothing was written", "schema_mismatch") from None
 
     def _verify_registered(self, ctx: RunContext, owner: str, counters: Counters):
         """The table holds a registered dataset: accept only an input it already holds entirely.
