@@ -264,3 +264,38 @@ def test_a_new_option_under_a_new_mapping_builds_that_mapping():
     audio = schema["properties"]["spec"]["properties"]["audio"]
     assert audio["additionalProperties"] is False and audio["properties"]["max_duration"]["exclusiveMinimum"] == 0
     assert "audio" not in CONFIG_SCHEMA["properties"]["spec"]["properties"]  # the core's schema is not changed
+
+
+def test_new_source_keys_are_checked(tmp_path):
+    text = textwrap.dedent("""\
+        apiVersion: tracebloc.io/v1
+        kind: IngestConfig
+        category: tabular_classification
+        table: t
+        intent: train
+        parquet: a.parquet
+        columns: [a, b]
+        rename: {id: source_id}
+        spec:
+          csv_options: {max_field_bytes: 1048576}
+          json_options: {nested: flatten}
+        """)
+    doc, problems = read_config(write(tmp_path, text))
+    assert problems == [] and doc["parquet"] == "a.parquet"
+    bad = text.replace("nested: flatten", "nested: deep").replace("max_field_bytes: 1048576", "max_field_bytes: 0")
+    bad = bad.replace("columns: [a, b]", "columns: []") + "csv: a.csv\n"
+    _, problems = read_config(write(tmp_path, bad))
+    assert wheres(problems) == [
+        "ingest.yaml: columns",
+        "ingest.yaml: csv, json, parquet",
+        "ingest.yaml: spec.csv_options.max_field_bytes",
+        "ingest.yaml: spec.json_options.nested",
+    ]
+    assert not any("deep" in p.message for p in problems)
+
+
+def test_deep_nesting_is_refused_without_a_recursion_error(tmp_path):
+    path = tmp_path / "ingest.yaml"
+    path.write_text("schema: " + "[" * 50_000 + "]" * 50_000 + "\n", encoding="utf-8")
+    _, problems = read_config(path)
+    assert [p.message for p in problems] == ["nests values too deeply to be an ingest config"]

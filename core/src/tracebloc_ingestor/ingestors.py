@@ -375,14 +375,8 @@ class BaseIngestor(Category):
             yield Issue("max_length", f"labels are at most {MAX_LABEL_LENGTH} characters", row=row, column=label, file=rel)
         if self.label_kind == "regression":
             for idx in failed.to_pylist():
-                yield Issue(
-                    "number",
-                    "a regression target must be a finite number",
-                    row=rows[idx].as_py(),
-                    column=label,
-                    file=rel,
-                    value=values[idx].as_py(),
-                )
+                yield Issue("number", "a regression target must be a finite number", row=rows[idx].as_py(), column=label,
+                            file=rel, value=values[idx].as_py())
         else:
             state = self._state(ctx)
             if not state.label_overflow:
