@@ -24,33 +24,37 @@ _FIELD_SEP = "\x1f"
 _NULL = "\x00"
 
 
-def _as_bytes(arr: pa.Array) -> pa.Array:
-    """The column's text (bytes as they are) as one Arrow type, whatever type a reader gave it."""
+def _as_text(arr: pa.Array) -> pa.Array:
+    """The column as ``string`` (or ``large_binary`` for bytes), whatever type a reader gave it."""
     t = arr.type
     if pa.types.is_dictionary(t):
         arr = arr.dictionary_decode()
         t = arr.type
     if pa.types.is_nested(t):
         # no Arrow cast to text exists for lists and structs; their Python form is stable
-        return pa.array([None if v is None else repr(v) for v in arr.to_pylist()], pa.large_binary())
-    if not (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_binary(t) or pa.types.is_large_binary(t)):
-        arr = pc.cast(arr, pa.large_string())
-    return pc.cast(arr, pa.large_binary())
+        return pa.array([None if v is None else repr(v) for v in arr.to_pylist()], pa.string())
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_binary_view(t) or pa.types.is_fixed_size_binary(t):
+        return pc.cast(arr, pa.large_binary())
+    return arr if pa.types.is_string(t) else pc.cast(arr, pa.string())
 
 
 def canonical_rows(batch: pa.RecordBatch, columns: Sequence[str]) -> list[bytes]:
     """One byte string per row: the named columns' text joined with a unit separator.
 
-    Every column is taken as bytes of one type first, so that text columns of Arrow's
+    Every column is taken as text of one Arrow type first, so that columns of Arrow's
     other string types (``large_string`` from pandas 3 and polars, views, dictionaries)
-    give the same row as plain ``string`` would.
+    give the same row as plain ``string`` would; bytes columns join as bytes.
     """
     parts = []
     for name in columns:
         arr = batch.column(name) if name in batch.schema.names else pa.nulls(batch.num_rows, pa.string())
-        parts.append(_as_bytes(arr))
+        parts.append(_as_text(arr))
     if not parts:
         return [b""] * batch.num_rows
+    if all(pa.types.is_string(p.type) for p in parts):
+        joined = pc.binary_join_element_wise(*parts, _FIELD_SEP, null_handling="replace", null_replacement=_NULL)
+        return pc.cast(joined, pa.binary()).to_pylist()
+    parts = [pc.cast(p, pa.large_binary()) for p in parts]
     separator = pa.scalar(_FIELD_SEP.encode(), pa.large_binary())
     joined = pc.binary_join_element_wise(*parts, separator, null_handling="replace", null_replacement=_NULL)
     return joined.to_pylist()
