@@ -102,7 +102,7 @@ def test_all_violations_are_listed_with_their_paths(tmp_path):
     _, problems = read_config(write(tmp_path, text, name="my-ingest.yml"))
     assert wheres(problems) == [
         "my-ingest.yml: category",
-        "my-ingest.yml: csv, json",
+        "my-ingest.yml: csv, json, parquet",
         "my-ingest.yml: data_id.strategy",
         "my-ingest.yml: intent",
         "my-ingest.yml: label.column",
@@ -117,7 +117,7 @@ def test_all_violations_are_listed_with_their_paths(tmp_path):
     assert by_where["intent"] == "is not accepted; must be one of: train, test"
     assert by_where["label.policy"] == "is not accepted; must be one of: passthrough, bucket"
     assert not any("training" in p.message or "clip" in p.message for p in problems)  # values are never quoted
-    assert by_where["csv, json"] == "give either csv or json, not both"
+    assert by_where["csv, json, parquet"] == "give only one of csv, json or parquet"
     assert "exactly one character" in by_where["spec.csv_options.delimiter"]
     assert "SQL type" in by_where["schema.age"]
 
@@ -271,3 +271,38 @@ def test_a_new_option_under_a_new_mapping_builds_that_mapping():
     audio = schema["properties"]["spec"]["properties"]["audio"]
     assert audio["additionalProperties"] is False and audio["properties"]["max_duration"]["exclusiveMinimum"] == 0
     assert "audio" not in CONFIG_SCHEMA["properties"]["spec"]["properties"]  # the core's schema is not changed
+
+
+def test_new_source_keys_are_checked(tmp_path):
+    text = textwrap.dedent("""\
+        apiVersion: tracebloc.io/v1
+        kind: IngestConfig
+        category: tabular_classification
+        table: t
+        intent: train
+        parquet: a.parquet
+        columns: [a, b]
+        rename: {id: source_id}
+        spec:
+          csv_options: {max_field_bytes: 1048576}
+          json_options: {nested: flatten}
+        """)
+    doc, problems = read_config(write(tmp_path, text))
+    assert problems == [] and doc["parquet"] == "a.parquet"
+    bad = text.replace("nested: flatten", "nested: deep").replace("max_field_bytes: 1048576", "max_field_bytes: 0")
+    bad = bad.replace("columns: [a, b]", "columns: []") + "csv: a.csv\n"
+    _, problems = read_config(write(tmp_path, bad))
+    assert wheres(problems) == [
+        "ingest.yaml: columns",
+        "ingest.yaml: csv, json, parquet",
+        "ingest.yaml: spec.csv_options.max_field_bytes",
+        "ingest.yaml: spec.json_options.nested",
+    ]
+    assert not any("deep" in p.message for p in problems)
+
+
+def test_deep_nesting_is_refused_without_a_recursion_error(tmp_path):
+    path = tmp_path / "ingest.yaml"
+    path.write_text("schema: " + "[" * 50_000 + "]" * 50_000 + "\n", encoding="utf-8")
+    _, problems = read_config(path)
+    assert [p.message for p in problems] == ["nests values too deeply to be an ingest config"]

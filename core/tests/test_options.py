@@ -41,6 +41,8 @@ SAMPLES = {
     "api_deadline": ("2.5", 2.5),
     "db_retry_deadline": ("7.5", 7.5),
     "auth_scheme": ("bearer", "Bearer"),
+    "columns": ("age, city", ("age", "city")),
+    "json_nested": ("FLATTEN", "flatten"),
 }
 # options whose value is a path, and options that need a partner to be valid
 PATHS = {o.name for o in CORE_OPTIONS if isinstance(o.type, PathValue)}

@@ -111,21 +111,29 @@ def test_env_only_seed_form(tmp_path):
     s = load_settings({}, environ, cwd=tmp_path)
     assert s.src_path == Path("/mnt/raw")
     assert s.label_file == Path("/mnt/raw/labels/Xy_train.csv")
-    assert (s.source_format, s.origins["source_format"]) == ("csv", "environment LABEL_FILE")
+    assert s.source_format is None  # read by content and extension when the run starts (reading/formats.py)
     assert s.table == "Xy_train_2024"
     # relative SRC_PATH is taken from the working directory; absolute LABEL_FILE stays as given
     s = load_settings({}, {"SRC_PATH": "data", "LABEL_FILE": "/abs/x.parquet"}, cwd=tmp_path)
     assert s.src_path == tmp_path / "data"
-    assert (s.label_file, s.source_format) == (Path("/abs/x.parquet"), "parquet")
+    assert s.label_file == Path("/abs/x.parquet")
 
 
-@pytest.mark.parametrize(
-    "name, fmt",
-    [("a.CSV", "csv"), ("a.tsv", "csv"), ("a.txt", "csv"), ("a.json", "json"), ("a.jsonl", "json"),
-     ("a.ndjson", "json"), ("a.parquet", "parquet"), ("a.xlsx", None)],
-)
-def test_source_format_from_extension(tmp_path, name, fmt):
-    assert load_settings({"label_file": name}, {}, cwd=tmp_path).source_format == fmt
+@pytest.mark.parametrize("key", ["csv", "json", "parquet"])
+def test_the_yaml_key_declares_a_format(tmp_path, key):
+    write_config(tmp_path, f"{key}: data.bin\n")
+    s = load_settings({"config_path": str(tmp_path / "ingest.yaml")}, {}, cwd=tmp_path)
+    assert (s.source_format, s.origins["source_format"]) == (key, f"ingest.yaml: {key}")
+    assert s.label_file == tmp_path / "data.bin"
+
+
+def test_a_relative_label_file_must_not_climb_out_of_the_source_root(tmp_path):
+    problems = problems_of({}, {"SRC_PATH": str(tmp_path / "src"), "LABEL_FILE": "../outside.csv"}, tmp_path)
+    assert [p.where for p in problems] == ["environment LABEL_FILE"]
+    assert "outside the source root" in problems[0].message and "outside.csv" not in problems[0].message
+    # inside, and absolute paths (the operator's explicit choice), are accepted
+    assert load_settings({}, {"SRC_PATH": str(tmp_path), "LABEL_FILE": "a/../b.csv"}, cwd=tmp_path).label_file == tmp_path / "b.csv"
+    assert load_settings({}, {"SRC_PATH": str(tmp_path), "LABEL_FILE": "/elsewhere/b.csv"}, cwd=tmp_path).label_file == Path("/elsewhere/b.csv")
 
 
 def test_yaml_paths_resolve_against_the_yaml_folder(tmp_path):
@@ -143,7 +151,7 @@ def test_yaml_paths_resolve_against_the_yaml_folder(tmp_path):
     # a flag path overrides the yaml one and resolves against the source root instead
     flags = {"config_path": str(folder / "ingest.yaml"), "label_file": "x.csv", "src_path": "/src", "masks": "m"}
     s = load_settings(flags, {"IMAGES": "pics"}, cwd=elsewhere, options=folders)
-    assert (s.label_file, s.source_format, s.origins["label_file"]) == (Path("/src/x.csv"), "csv", "--label-file")
+    assert (s.label_file, s.source_format, s.origins["label_file"]) == (Path("/src/x.csv"), None, "--label-file")
     # option paths given outside the yaml resolve against the source root too
     assert s.options.images == Path("/src/pics") and s.options.masks == Path("/src/m")
     assert s.options.origin("images") == "environment IMAGES" and s.options.origin("masks") == "--masks"

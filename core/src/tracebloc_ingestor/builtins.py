@@ -67,6 +67,8 @@ class RecordIdentity:
         settings = ctx.settings
         if settings.data_id_strategy == "uuid":
             return None
+        # an id column must be unique: its repeats are reported with their rows at the end
+        self.tracker.with_rows = settings.data_id_strategy == "column"
         issues = []
         if settings.data_id_strategy == "column":
             name = settings.data_id_column
@@ -86,9 +88,10 @@ class RecordIdentity:
             for row in pc.filter(rows, pc.fill_null(blank, True)).to_pylist():
                 issues.append(Issue("required", "a data_id value is required", row=row, column=name))
         digests = self._digests(ctx, batch)
-        self.tracker.observe(digests)
+        first = self._first_row(batch, True)
+        self.tracker.observe(digests, _rows(batch, first) if self.tracker.with_rows else None)
         if settings.data_id_strategy == "content_hash":  # the only strategy whose ids reuse them
-            self.cache.put(self._first_row(batch, True), digests)
+            self.cache.put(first, digests)
         return issues
 
     def validate_end(self, ctx: RunContext) -> list[Issue] | None:
@@ -97,13 +100,18 @@ class RecordIdentity:
         self.tracker.close()
         self._seen = 0
         if ctx.settings.data_id_strategy == "column" and self.tracker.repeats:
-            return [
-                Issue(
-                    "unique",
-                    f"{self.tracker.repeats:,} records repeat a data_id value of an earlier record",
-                    column=ctx.settings.data_id_column,
-                )
+            column = ctx.settings.data_id_column
+            rel = ctx.relative(ctx.settings.label_file) if ctx.settings.label_file else None
+            issues = [
+                Issue("unique", f"repeats the data_id value of row {first:,}; data_id values must be unique",
+                      row=row, column=column, file=rel)
+                for row, first in sorted(self.tracker.duplicates)
             ]
+            untold = self.tracker.repeats - len(issues)
+            if untold > 0:
+                issues.append(Issue("unique", f"{untold:,} more records repeat a data_id value of an earlier record",
+                                    column=column, file=rel))
+            return issues
         return None
 
     def transform(self, ctx: RunContext, batch: pa.RecordBatch) -> pa.RecordBatch:
@@ -129,6 +137,16 @@ class RecordIdentity:
             ids = identity.ids_from_digests(digests, self.tracker.occurrences(digests))
             return set_column(batch, DATA_ID, ids)
         return set_column(batch, DATA_ID, pa.array(ids, pa.string()))
+
+
+def _rows(batch: pa.RecordBatch, first: int):
+    """Record numbers of the batch (1-based; from ``_tb_row`` when the category numbers its rows)."""
+    import numpy as np
+
+    if ROW_COLUMN in batch.schema.names:
+        return batch.column(ROW_COLUMN).to_numpy(zero_copy_only=False).astype(np.int64)
+    start = -first if first < 0 else first  # position in the stream, counted from 1
+    return np.arange(start, start + batch.num_rows, dtype=np.int64)
 
 
 class RunStamp:

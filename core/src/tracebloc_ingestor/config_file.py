@@ -23,6 +23,9 @@ API_VERSION = "tracebloc.io/v1"
 KIND = "IngestConfig"
 # An ingest.yaml is a few lines; anything bigger is the wrong file (and not worth parsing).
 MAX_CONFIG_BYTES = 1024 * 1024
+# Values in the document as YAML aliases expand them: a few hundred lines hold a few
+# thousand; an "alias bomb" of one kilobyte holds billions and is refused before it is built.
+MAX_CONFIG_NODES = 100_000
 
 
 @attrs.frozen
@@ -56,7 +59,7 @@ CONFIG_SCHEMA: dict = {
     # intent defaults to train, like --intent and DATA_INTENT
     "required": ["apiVersion", "kind", "category", "table"],
     "additionalProperties": False,
-    "not": {"type": "object", "required": ["csv", "json"]},
+    "not": {"anyOf": [{"type": "object", "required": pair} for pair in (["csv", "json"], ["csv", "parquet"], ["json", "parquet"])]},
     "properties": {
         "apiVersion": {"const": API_VERSION},
         "kind": {"const": KIND},
@@ -70,6 +73,7 @@ CONFIG_SCHEMA: dict = {
         "title": {"type": "string", "minLength": 1, "x-message": "must be a dataset title"},
         "csv": _PATH,
         "json": _PATH,
+        "parquet": _PATH,
         "label": {
             # string -> the column; mapping -> {column, policy}. Written without oneOf so that
             # a mistake inside the mapping is reported at its own path.
@@ -87,6 +91,18 @@ CONFIG_SCHEMA: dict = {
             "propertyNames": {"type": "string", "x-message": "column names must be text"},
             "additionalProperties": {"type": "string", "x-message": "must be a SQL type such as INT or VARCHAR(64)"},
         },
+        "columns": {
+            "type": "array",
+            "x-message": "must be a list of column names",
+            "minItems": 1,
+            "items": _NAME,
+        },
+        "rename": {
+            "type": "object",
+            "x-message": "must be a mapping of source column name to new name, e.g. {id: source_id}",
+            "propertyNames": {"type": "string", "minLength": 1, "x-message": "column names must be text"},
+            "additionalProperties": _NAME,
+        },
         "data_id": {
             "type": "object",
             "x-message": "must be a mapping {strategy, column}",
@@ -95,7 +111,7 @@ CONFIG_SCHEMA: dict = {
         },
         "spec": {
             "type": "object",
-            "x-message": "must be a mapping (csv_options, file_options and the sections plugins declare)",
+            "x-message": "must be a mapping (csv_options, json_options, file_options and the sections plugins declare)",
             "additionalProperties": False,
             "properties": {
                 "csv_options": {
@@ -114,7 +130,14 @@ CONFIG_SCHEMA: dict = {
                         },
                         "header": {"type": "boolean", "default": True},
                         "skip_rows": {"type": "integer", "minimum": 0, "x-message": "must be a whole number of at least 0"},
+                        "max_field_bytes": {"type": "integer", "minimum": 1, "x-message": "must be a whole number of bytes, at least 1"},
                     },
+                },
+                "json_options": {
+                    "type": "object",
+                    "x-message": "must be a mapping of JSON options",
+                    "additionalProperties": False,
+                    "properties": {"nested": {"enum": ["refuse", "flatten", "json_text"]}},
                 },
                 # the selected plugins' options that live here are added by config_schema()
                 "file_options": {"type": "object", "x-message": "must be a mapping", "additionalProperties": False, "properties": {}},
@@ -185,6 +208,49 @@ class _StrictLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+class _TooLarge(Exception):
+    """The document would expand to more values than a config can need."""
+
+
+def _load(text: str) -> Any:
+    """Parse ``text`` with the strict safe loader, counting aliases as what they expand to first."""
+    loader = _StrictLoader(text)
+    try:
+        try:
+            node = loader.get_single_node()
+        except RecursionError:
+            raise _TooLarge("nests values too deeply to be an ingest config") from None
+        if node is None:
+            return None
+        if _expanded_size(node, {}, MAX_CONFIG_NODES) > MAX_CONFIG_NODES:
+            raise _TooLarge(
+                f"expands to more than {MAX_CONFIG_NODES:,} values through YAML aliases (*name); write the values out instead"
+            )
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _expanded_size(node: yaml.Node, sizes: dict[int, int], limit: int) -> int:
+    """How many nodes ``node`` stands for once every alias is expanded (stops counting past ``limit``)."""
+    known = sizes.get(id(node))
+    if known is not None:
+        return known
+    total = 1
+    if isinstance(node, yaml.SequenceNode):
+        children = node.value
+    elif isinstance(node, yaml.MappingNode):
+        children = [child for pair in node.value for child in pair]
+    else:
+        children = []
+    for child in children:
+        total += _expanded_size(child, sizes, limit)
+        if total > limit:
+            break
+    sizes[id(node)] = total
+    return total
+
+
 def read_config(path: Path, options: Iterable["Option"] = ()) -> tuple[dict, list[Problem]]:
     """Parse and validate ``path`` (with the plugins' ``options`` allowed in it).
 
@@ -213,9 +279,11 @@ def _parse(path: Path) -> tuple[dict, list[Problem]]:
     except OSError as exc:
         return {}, [Problem(name, f"cannot be read ({exc.strerror or type(exc).__name__})")]
     try:
-        doc = yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass: no arbitrary objects
+        doc = _load(text)
     except yaml.YAMLError as exc:
         return {}, [Problem(name, _yaml_error(exc))]
+    except _TooLarge as exc:
+        return {}, [Problem(name, str(exc))]
     if doc is None:
         return {}, [Problem(name, f"is empty; it needs at least apiVersion: {API_VERSION}, kind: {KIND}, category and table")]
     if not isinstance(doc, dict):
@@ -251,7 +319,7 @@ def usable_part(doc: dict, options: Iterable["Option"] = ()) -> dict:
         if path:
             bad.add(str(path[0]))
         elif error.validator == "not":
-            bad.update(("csv", "json"))
+            bad.update(("csv", "json", "parquet"))
     return {k: v for k, v in doc.items() if k not in bad}
 
 
@@ -271,7 +339,7 @@ def _explain(error: jsonschema.ValidationError) -> list[tuple[str, str]]:
         extra = [k for k in instance if k not in schema.get("properties", {})]
         return [(_join(path, str(k)), f"unknown key; allowed here: {allowed}") for k in extra]
     if kind == "not" and not path:
-        return [("csv, json", "give either csv or json, not both")]
+        return [("csv, json, parquet", "give only one of csv, json or parquet")]
     if kind == "propertyNames":
         return [(path, custom or "has an unusable key")]
     if kind == "enum":

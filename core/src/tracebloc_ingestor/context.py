@@ -6,7 +6,7 @@ import logging
 import os
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 import attrs
 
@@ -27,20 +27,25 @@ class RunStats:
     """Counters a run accumulates for its summary and registration.
 
     ``stored_bytes`` is what the dataset's files take on the shared volume (it becomes
-    part of ``size_bytes``); ``skipped`` counts records a transform dropped. Safe to
-    call from worker threads.
+    part of ``size_bytes``); ``skipped`` counts records a transform dropped; ``nulls``
+    counts the missing values stored as NULL, per feature column; ``reader`` says how the
+    source table was read (for the report). Safe to call from worker threads.
     """
 
     stored_bytes: int = 0
     stored_files: int = 0
     skipped: int = 0
+    nulls: dict[str, int] = attrs.field(factory=dict)
+    reader: str | None = None
     _lock: threading.Lock = attrs.field(factory=threading.Lock, repr=False, eq=False)
 
-    def add(self, *, stored_bytes: int = 0, stored_files: int = 0, skipped: int = 0) -> None:
+    def add(self, *, stored_bytes: int = 0, stored_files: int = 0, skipped: int = 0, nulls: Mapping[str, int] | None = None) -> None:
         with self._lock:
             self.stored_bytes += int(stored_bytes)
             self.stored_files += int(stored_files)
             self.skipped += int(skipped)
+            for column, count in (nulls or {}).items():
+                self.nulls[column] = self.nulls.get(column, 0) + int(count)
 
 
 @attrs.frozen

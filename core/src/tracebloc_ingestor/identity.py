@@ -24,18 +24,40 @@ _FIELD_SEP = "\x1f"
 _NULL = "\x00"
 
 
+def _as_text(arr: pa.Array) -> pa.Array:
+    """The column as ``string`` (or ``large_binary`` for bytes), whatever type a reader gave it."""
+    t = arr.type
+    if pa.types.is_dictionary(t):
+        arr = arr.dictionary_decode()
+        t = arr.type
+    if pa.types.is_nested(t):
+        # no Arrow cast to text exists for lists and structs; their Python form is stable
+        return pa.array([None if v is None else repr(v) for v in arr.to_pylist()], pa.string())
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_binary_view(t) or pa.types.is_fixed_size_binary(t):
+        return pc.cast(arr, pa.large_binary())
+    return arr if pa.types.is_string(t) else pc.cast(arr, pa.string())
+
+
 def canonical_rows(batch: pa.RecordBatch, columns: Sequence[str]) -> list[bytes]:
-    """One byte string per row: the named columns' text joined with a unit separator."""
+    """One byte string per row: the named columns' text joined with a unit separator.
+
+    Every column is taken as text of one Arrow type first, so that columns of Arrow's
+    other string types (``large_string`` from pandas 3 and polars, views, dictionaries)
+    give the same row as plain ``string`` would; bytes columns join as bytes.
+    """
     parts = []
     for name in columns:
         arr = batch.column(name) if name in batch.schema.names else pa.nulls(batch.num_rows, pa.string())
-        if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
-            arr = pc.cast(arr, pa.string())
-        parts.append(arr)
+        parts.append(_as_text(arr))
     if not parts:
         return [b""] * batch.num_rows
-    joined = pc.binary_join_element_wise(*parts, _FIELD_SEP, null_handling="replace", null_replacement=_NULL)
-    return pc.cast(joined, pa.binary()).to_pylist()
+    if all(pa.types.is_string(p.type) for p in parts):
+        joined = pc.binary_join_element_wise(*parts, _FIELD_SEP, null_handling="replace", null_replacement=_NULL)
+        return pc.cast(joined, pa.binary()).to_pylist()
+    parts = [pc.cast(p, pa.large_binary()) for p in parts]
+    separator = pa.scalar(_FIELD_SEP.encode(), pa.large_binary())
+    joined = pc.binary_join_element_wise(*parts, separator, null_handling="replace", null_replacement=_NULL)
+    return joined.to_pylist()
 
 
 def content_digests(salt: bytes, header: Sequence[str], rows: list[bytes]) -> list[bytes]:
@@ -53,6 +75,11 @@ _SPILL_ROWS = 1_000_000
 _BUCKET_BITS = 4
 
 
+_PAIR = np.dtype([("p", "<u8"), ("r", "<i8")])
+# At most this many (repeat, first) row pairs are kept for messages; all are counted.
+MAX_DUPLICATE_PAIRS = 100_000
+
+
 @attrs.define
 class RepeatTracker:
     """Finds repeated content across the whole input in bounded, compact memory.
@@ -60,6 +87,8 @@ class RepeatTracker:
     Up to ``_SPILL_ROWS`` records the 8-byte prefixes stay in memory; beyond that they are
     appended to 16 temporary files by their top bits, so that finding repeats at the end
     sorts one sixteenth of them at a time (10M records: 5 MB per bucket instead of 80 MB).
+    With ``with_rows`` each prefix keeps its record number, so that :attr:`duplicates`
+    can say which row repeats which (for an id column, where a repeat is an error).
     """
 
     parts: list = attrs.field(factory=list)
@@ -67,11 +96,22 @@ class RepeatTracker:
     repeats: int = 0
     seen: dict = attrs.field(factory=dict)
     spill_rows: int = _SPILL_ROWS
+    with_rows: bool = False
+    #: (row, row of the first record with the same value) per repeat, once closed (capped)
+    duplicates: list = attrs.field(factory=list)
     _held: int = 0
     _buckets: list | None = None
 
-    def observe(self, digests: list[bytes]) -> None:
-        self._add(prefixes(digests))
+    def observe(self, digests: list[bytes], rows: np.ndarray | None = None) -> None:
+        values = prefixes(digests)
+        if self.with_rows:
+            pairs = np.empty(len(values), _PAIR)
+            pairs["p"], pairs["r"] = values, rows
+            values = pairs
+        self._add(values)
+
+    def _keys(self, values: np.ndarray) -> np.ndarray:
+        return values["p"] if self.with_rows else values
 
     def _add(self, values: np.ndarray) -> None:
         if self._buckets is None:
@@ -93,8 +133,8 @@ class RepeatTracker:
         return True
 
     def _to_buckets(self, values: np.ndarray) -> None:
-        values = np.sort(values)
-        top = (values >> np.uint64(64 - _BUCKET_BITS)).astype(np.int64)
+        values = values[np.argsort(self._keys(values), kind="stable")]
+        top = (self._keys(values) >> np.uint64(64 - _BUCKET_BITS)).astype(np.int64)
         bounds = np.searchsorted(top, np.arange((1 << _BUCKET_BITS) + 1))
         for k, fh in enumerate(self._buckets):
             if bounds[k + 1] > bounds[k]:
@@ -108,21 +148,38 @@ class RepeatTracker:
             groups = self._bucket_arrays()
         self.parts = []
         for values in groups:
-            values.sort()
-            same = values[1:] == values[:-1]
+            if self.with_rows:
+                values = values[np.lexsort((values["r"], values["p"]))]
+            else:
+                values.sort()
+            keys = self._keys(values)
+            same = keys[1:] == keys[:-1]
             found = int(same.sum())
             if found:
                 repeats += found
-                repeated.append(np.unique(values[1:][same]))
+                repeated.append(np.unique(keys[1:][same]))
+                if self.with_rows:
+                    self._pairs(values, same)
             del values, same
         self.repeated = np.concatenate(repeated) if repeated else np.empty(0, np.uint64)
         self.repeats = repeats
         self.discard()
 
+    def _pairs(self, values: np.ndarray, same: np.ndarray) -> None:
+        """Record (row, first row of its value) for every repeat in one sorted group."""
+        room = MAX_DUPLICATE_PAIRS - len(self.duplicates)
+        if room <= 0:
+            return
+        index = np.arange(len(values))
+        starts = np.maximum.accumulate(np.where(np.concatenate(([False], same)), 0, index))
+        repeat = np.flatnonzero(np.concatenate(([False], same)))[:room]
+        rows = values["r"]
+        self.duplicates.extend(zip(rows[repeat].tolist(), rows[starts[repeat]].tolist()))
+
     def _bucket_arrays(self):
         for fh in self._buckets or ():
             fh.seek(0)
-            yield np.frombuffer(bytearray(fh.read()), dtype=np.uint64)
+            yield np.frombuffer(bytearray(fh.read()), dtype=_PAIR if self.with_rows else np.uint64)
 
     def discard(self) -> None:
         for fh in self._buckets or ():

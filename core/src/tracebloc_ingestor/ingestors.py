@@ -11,18 +11,20 @@ pipeline as ``tb-ingest``.
 from __future__ import annotations
 
 import copy
+import logging
 import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Iterator, Mapping, Sequence
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from .batches import HOST_PREFIX
 from .categories import Category
 from .issues import WARNING, Issue
-from .reading import ROW_COLUMN, SourceError, read_table_batches
+from .reading import FORMAT_NAMES, ROW_COLUMN, Detected, SourceError, detect_format, read_table_batches, source_columns
 from .schema import Column, TableSchema, check_column_name, parse_sql_type
 from .stats import Numeric, Total
 from .validation.base import Validator
@@ -30,6 +32,8 @@ from .validation.base import Validator
 if TYPE_CHECKING:  # pragma: no cover
     from .context import RunContext
     from .summary import RunReport
+
+log = logging.getLogger("tracebloc_ingestor")
 
 LABEL = "label"
 MAX_LABEL_LENGTH = 255
@@ -48,6 +52,7 @@ class _RunState:
         self.inference: dict[str, Any] = {}
         self.labels: dict[str, int] = {}
         self.label_overflow = False
+        self.read_failed = False  # the source stopped being readable: whole-input rules would mislead
 
 
 class BaseIngestor(Category):
@@ -105,10 +110,11 @@ class BaseIngestor(Category):
     # -- stages --------------------------------------------------------------------
 
     def start(self, ctx: "RunContext") -> Iterable[Issue]:
-        """Source-level checks of every validator."""
+        """Source-level checks of every validator, then the source table's columns (before any row is read)."""
         issues: list[Issue] = []
         for validator in self._state(ctx).validators:
             issues.extend(validator.check_source(ctx) or ())
+        issues.extend(self.check_source_header(ctx))
         return issues
 
     def validate(self, ctx: "RunContext", batch: pa.RecordBatch) -> Iterable[Issue]:
@@ -153,6 +159,16 @@ class BaseIngestor(Category):
             return iter(())
         return self._read(ctx, path)
 
+    def source_reader(self, ctx: "RunContext", path: Path) -> Detected:
+        """Which reader the source table gets (reading/formats.py): by content, extension, then declaration."""
+        settings = ctx.settings
+        forced, forced_by = self.source_format, f"the category {self.category}"
+        if settings.origins.get("source_format") == "--source-format":
+            forced, forced_by = settings.source_format, "--source-format"
+        declared = settings.source_format if forced is None else None
+        return detect_format(path, forced=forced, forced_by=forced_by, declared=declared,
+                             declared_by=f"{settings.origins.get('source_format', 'the configuration')}")
+
     def _read(self, ctx: "RunContext", path: Path) -> Iterator[pa.RecordBatch]:
         rel = ctx.relative(path)
         validating = ctx.issue_sink is not None
@@ -160,19 +176,89 @@ class BaseIngestor(Category):
         def problem(err: SourceError) -> None:
             ctx.report(Issue(err.rule, str(err), row=err.row, column=err.column, file=rel))
 
-        reader = read_table_batches(
-            path,
-            fmt=self.source_format or ctx.settings.source_format,
-            batch_size=ctx.settings.batch_size,
-            options=ctx.settings.csv_options,
-            on_problem=problem if validating else None,
-        )
         try:
-            yield from reader
+            detected = self.source_reader(ctx, path)
         except SourceError as err:
             if not validating:
                 raise
             problem(err)
+            return
+        if validating and ctx.stats.reader is None:
+            ctx.stats.reader = detected.describe()
+            (log.warning if detected.overridden else log.info)("reading %s as %s", rel, detected.describe())
+        reader = read_table_batches(
+            path,
+            fmt=detected.format,
+            batch_size=ctx.settings.batch_size,
+            options=ctx.settings.csv_options,
+            on_problem=problem if validating else None,
+            nested=ctx.settings.json_nested,
+        )
+        rename = dict(ctx.settings.rename)
+        try:
+            for batch in reader:
+                yield _renamed(batch, rename) if rename else batch
+        except SourceError as err:
+            if not validating:
+                raise
+            self._state(ctx).read_failed = True
+            problem(err)
+
+    def null_values(self, ctx: "RunContext") -> frozenset[str] | None:
+        """The null words of the run (``spec.csv_options.null_values``); None = the defaults."""
+        words = ctx.settings.csv_options.get("null_values")
+        return None if words is None else frozenset(words)
+
+    def selected(self, ctx: "RunContext", name: str) -> bool:
+        """Whether a source column is kept (``columns:`` lists the kept ones; without it, all are)."""
+        columns = ctx.settings.columns
+        return columns is None or name in columns
+
+    def checks_header(self, ctx: "RunContext") -> bool:
+        """Whether the table's columns are checked as features and label (a manifest may say no)."""
+        return True
+
+    def check_source_header(self, ctx: "RunContext") -> Iterable[Issue]:
+        """The source table's place and columns, from its header (CSV) or schema (Parquet) only.
+
+        A table reached through a symbolic link that leaves the source root is refused, as
+        manifest paths are. JSON has no header: its columns are checked on the first batch.
+        """
+        path = ctx.settings.label_file
+        if path is None or not path.is_file():
+            return  # discover says so
+        rel = ctx.relative(path)
+        root = Path(os.path.normpath(ctx.source_root))
+        lexical = Path(os.path.normpath(path))
+        if (lexical == root or root in lexical.parents) and not _inside_real(path, root):
+            yield Issue("path_escape", "a symbolic link leads outside the source root", file=rel)
+            return
+        try:
+            detected = self.source_reader(ctx, path)
+            if detected.format == "json":
+                return
+            names, refused = source_columns(path, detected.format, options=ctx.settings.csv_options)
+        except SourceError as err:
+            yield Issue(err.rule, str(err), row=err.row, column=err.column, file=rel)
+            return
+        rename = dict(ctx.settings.rename)
+        for err in refused:
+            yield Issue(err.rule, str(err), column=rename.get(err.column, err.column), file=rel)
+        yield from self._check_rename(names, rename, rel)
+        names = [rename.get(name, name) for name in names]
+        if self.checks_header(ctx):
+            state = self._state(ctx)
+            state.header_checked = True
+            state.label_present = self.label_column(ctx) in names
+            yield from self._check_header(ctx, names, self.declared_features(ctx), rel)
+
+    def _check_rename(self, names: list[str], rename: Mapping[str, str], rel: str | None) -> Iterable[Issue]:
+        present = set(names)
+        for old, new in rename.items():
+            if old not in present:
+                yield Issue("missing_column", "rename: names a column that is not in the source", column=old, file=rel)
+            elif new in present and rename.get(new, new) == new:
+                yield Issue("duplicate_column", f"rename: gives column {old!r} the name of another source column", column=new, file=rel)
 
     def reads_label(self, ctx: "RunContext") -> bool:
         """Whether the source carries the label column (False: no label, or one the category derives)."""
@@ -210,17 +296,18 @@ class BaseIngestor(Category):
             state.label_present = self.label_column(ctx) in names
             issues.extend(self._check_header(ctx, names, declared, rel))
         rows = batch.column(ROW_COLUMN)
+        nulls = self.null_values(ctx)
         if declared is None:
             for name in names:
-                if name in excluded or check_column_name(name):
+                if name in excluded or check_column_name(name) or not self.selected(ctx, name):
                     continue
-                state.inference.setdefault(name, TypeInference()).update(batch.column(name))
+                state.inference.setdefault(name, TypeInference(null_values=nulls)).update(batch.column(name))
         else:
             for name, text in declared.items():
                 if name not in names:
                     continue
                 sql_type = parse_sql_type(text)
-                result = cast_column(batch.column(name), sql_type)
+                result = cast_column(batch.column(name), sql_type, null_values=nulls)
                 issues.extend(_cast_issues(batch, name, result, sql_type, rows, rel, rule_message))
         issues.extend(self._check_labels(ctx, batch, names, rows, rel))
         return issues
@@ -235,50 +322,66 @@ class BaseIngestor(Category):
                 file=rel,
             )
         excluded = self.excluded_columns(ctx)
+        columns = ctx.settings.columns
+        strict = ctx.settings.schema is not None and not self.file_bearing
+        present = set(names)
+        for name in columns or ():
+            if name not in present:
+                yield Issue("missing_column", "a column listed under columns: is not in the source", column=name, file=rel)
+            elif declared is not None and name not in declared and name not in excluded:
+                yield Issue("untyped_column", "a column listed under columns: has no type in the schema", column=name, file=rel)
         if declared is not None:
             for name in declared:
-                if name not in names:
+                if name not in present:
                     yield Issue("missing_column", "a schema column is not in the source", column=name, file=rel)
-            for name in names:
-                if name not in declared and name not in excluded:
-                    yield Issue(
-                        "ignored_column", "not in the schema; it is not stored", column=name, file=rel, severity=WARNING
-                    )
-        else:
-            for name in names:
-                if name in excluded:
-                    continue
-                why = check_column_name(name)
-                if why:
-                    yield Issue("column_name", why, column=name, file=rel)
+        for name in names:
+            if name in excluded or not self.selected(ctx, name) or (declared is not None and name in declared):
+                continue
+            why = check_column_name(name)
+            if why and (declared is None or strict):
+                yield Issue("column_name", why, column=name, file=rel)
+            elif strict:
+                yield Issue(
+                    "unlisted_column",
+                    "is in the source but not in the schema; give it a type there, or list the columns to keep under columns:",
+                    column=name,
+                    file=rel,
+                )
+            elif declared is not None:
+                yield Issue(
+                    "ignored_column", "not in the schema; it is not stored", column=name, file=rel, severity=WARNING
+                )
 
     def _check_labels(self, ctx, batch, names, rows, rel) -> Iterable[Issue]:
         label = self.label_column(ctx)
         if not self.reads_label(ctx) or label not in names:
             return
+        from .validation.columns import cast_column
+
         values = batch.column(label)
         if not pa.types.is_string(values.type):
             values = pc.cast(values, pa.string())
+        nulls = self.null_values(ctx)
+        # the null policy, as for a text column; a regression target also as for a number
         missing = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(values), ""), True)
-        for row in pc.filter(rows, missing).to_pylist():
-            yield Issue("required", "a label is required", row=row, column=label, file=rel)
+        if nulls:
+            missing = pc.or_(missing, pc.is_in(values, value_set=pa.array(sorted(nulls), pa.string())))
+        failed = pa.array([], pa.int64())
+        if self.label_kind == "regression":
+            result = cast_column(values, parse_sql_type("DOUBLE"), null_values=nulls)
+            failed = result.failed
+            blank_or_word = pc.is_null(result.array)
+            missing = pc.or_(missing, pc.and_(blank_or_word, pc.invert(_positions_in(len(values), failed))))
+        for idx in pc.indices_nonzero(missing).to_pylist():
+            yield Issue("required", "a label is required; this one is missing (empty or a null word such as NaN)",
+                        row=rows[idx].as_py(), column=label, file=rel, value=values[idx].as_py())
         too_long = pc.fill_null(pc.greater(pc.utf8_length(values), MAX_LABEL_LENGTH), False)
         for row in pc.filter(rows, too_long).to_pylist():
             yield Issue("max_length", f"labels are at most {MAX_LABEL_LENGTH} characters", row=row, column=label, file=rel)
         if self.label_kind == "regression":
-            from .validation.columns import cast_column
-
-            result = cast_column(values, parse_sql_type("DOUBLE"))
-            for idx in result.failed.to_pylist():
-                if values[idx].is_valid and values[idx].as_py().strip():
-                    yield Issue(
-                        "number",
-                        "a regression target must be a finite number",
-                        row=rows[idx].as_py(),
-                        column=label,
-                        file=rel,
-                        value=values[idx].as_py(),
-                    )
+            for idx in failed.to_pylist():
+                yield Issue("number", "a regression target must be a finite number", row=rows[idx].as_py(), column=label,
+                            file=rel, value=values[idx].as_py())
         else:
             state = self._state(ctx)
             if not state.label_overflow:
@@ -292,7 +395,7 @@ class BaseIngestor(Category):
         """A classification needs at least two distinct labels."""
         state = self._state(ctx)
         # without a label column the header check has said so already
-        if self.label_kind == "classification" and self.reads_label(ctx) and state.label_present and not state.label_overflow:
+        if self.label_kind == "classification" and self.reads_label(ctx) and state.label_present and not state.label_overflow and not state.read_failed:
             distinct = len([k for k in state.labels if k.strip()])
             if distinct < 2:
                 yield Issue(
@@ -328,12 +431,17 @@ class BaseIngestor(Category):
                 values = pc.cast(values, pa.string())
             fields.append(LABEL)
             arrays.append(values)
+        nulls = self.null_values(ctx)
+        counts: dict[str, int] = {}
         for column in schema.features:
             if column.name in names:
-                arrays.append(cast_column(batch.column(column.name), column.type).array)
+                array = cast_column(batch.column(column.name), column.type, null_values=nulls).array
             else:
-                arrays.append(pa.nulls(batch.num_rows, column.type.arrow_type()))
+                array = pa.nulls(batch.num_rows, column.type.arrow_type())
+            counts[column.name] = array.null_count
+            arrays.append(array)
             fields.append(column.name)
+        ctx.stats.add(nulls=counts)
         fields.append(ROW_COLUMN)
         arrays.append(batch.column(ROW_COLUMN))
         return pa.RecordBatch.from_arrays(arrays, names=fields)
@@ -379,6 +487,21 @@ class BaseIngestor(Category):
                 total_sq=pc.sum(pc.multiply(valid, valid)).as_py() or 0.0 if n else 0.0,
             )
         return out
+
+
+def _positions_in(length: int, positions: pa.Array) -> pa.Array:
+    """A boolean mask of ``length`` that is true at ``positions``."""
+    return pc.is_in(pa.array(np.arange(length, dtype=np.int64)), value_set=positions)
+
+
+def _renamed(batch: pa.RecordBatch, rename: Mapping[str, str]) -> pa.RecordBatch:
+    return batch.rename_columns([rename.get(name, name) for name in batch.schema.names])
+
+
+def _inside_real(path: Path, root: Path) -> bool:
+    """Whether ``path`` stays inside ``root`` once symbolic links are followed."""
+    real, base = os.path.realpath(path), os.path.realpath(root)
+    return real == base or real.startswith(base.rstrip(os.sep) + os.sep)
 
 
 def _cast_issues(batch, name, result, sql_type, rows, rel, rule_message) -> Iterator[Issue]:

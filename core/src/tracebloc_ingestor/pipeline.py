@@ -129,6 +129,7 @@ class Pipeline:
         self.run_id = str(uuid.uuid4())
         self.issues = IssueLog()
         self.started = time.monotonic()
+        self._stats = None  # the run's RunStats, once the context exists
 
     # -- helpers ---------------------------------------------------------------------
 
@@ -160,6 +161,9 @@ class Pipeline:
             duration_seconds=round(time.monotonic() - self.started, 3),
             write_path=getattr(self.database, "write_path", None),
             files=self._files_note(),
+            # what the category noted while reading (reading/, ingestors.py): reader and NULL counts
+            reader=self._stats.reader if self._stats else None,
+            null_counts=dict(self._stats.nulls) if self._stats else {},
             **extra,
         )
 
@@ -264,6 +268,7 @@ class Pipeline:
             issue_sink=self.issues.add,
             log=log,
         )
+        self._stats = ctx.stats
         if self.category.file_bearing:
             ctx = attrs.evolve(ctx, files=self.impl.make_store(ctx))
         self._ctx = ctx
@@ -319,6 +324,7 @@ class Pipeline:
                 return report
             log.info("run %s: validation passed (%d records); writing", self.run_id, total)
             if owner:
+                self._check_same_columns(ctx, schema)  # a registered table keeps its columns
                 counters, stats = self._verify_registered(ctx, owner, counters)
                 payload_owner = owner
             else:
@@ -417,6 +423,18 @@ class Pipeline:
             skipped=skipped,
         )
         return counters, stats
+
+    def _check_same_columns(self, ctx: RunContext, schema: TableSchema) -> None:
+        """Refuse a run whose feature columns or types differ from the registered table's (naming them)."""
+        from .sinks.database import DatabaseError
+        from .sinks.db.tables import check_compatible, feature_columns
+
+        existing = self.database.existing_columns(ctx.table) if hasattr(self.database, "existing_columns") else None
+        if existing is not None:
+            try:
+                check_compatible(ctx.table, existing, feature_columns(ctx.table, schema, ()))
+            except DatabaseError as exc:
+                raise RunFailed(f"{exc}; nothing was written", "schema_mismatch") from None
 
     def _verify_registered(self, ctx: RunContext, owner: str, counters: Counters):
         """The table holds a registered dataset: accept only an input it already holds entirely.

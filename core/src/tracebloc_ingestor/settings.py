@@ -21,7 +21,7 @@ import sqlalchemy
 from sqlalchemy.engine import make_url
 
 from .config_file import ConfigError, Problem, read_config, usable_part
-from .options import DERIVED, Choice, Integer, Number, Option, OptionError, OptionValues, PathValue, Text, option_clashes
+from .options import DERIVED, Choice, Integer, Names, Number, Option, OptionError, OptionType, OptionValues, PathValue, Text, option_clashes
 from .schema import SchemaError, check_column_name, parse_sql_type
 
 __all__ = [
@@ -47,11 +47,40 @@ DATA_ID_STRATEGIES = ("content_hash", "column", "uuid")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 AUTH_SCHEMES = ("Token", "Bearer")
 SOURCE_FORMATS = ("csv", "json", "parquet")
-_EXTENSION_FORMATS = {
-    ".csv": "csv", ".tsv": "csv", ".txt": "csv",
-    ".json": "json", ".jsonl": "json", ".ndjson": "json",
-    ".parquet": "parquet",
-}
+NESTED_POLICIES = ("refuse", "flatten", "json_text")
+
+
+@attrs.frozen
+class ColumnMap(OptionType):
+    """A mapping of source column name to the name it is read under (``rename:``)."""
+
+    metavar = "MAPPING"
+
+    def parse(self, raw: Any) -> Mapping[str, str]:
+        if not isinstance(raw, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in raw.items()):
+            raise OptionError("must be a mapping of source column name to new name, e.g. {id: source_id}")
+        out: dict[str, str] = {}
+        taken: dict[str, str] = {}
+        for old, new in raw.items():
+            why = check_column_name(new)
+            if why:
+                raise OptionError(f"the new name of column {old!r} is not usable: {why}")
+            if new.lower() in taken:
+                raise OptionError(f"columns {taken[new.lower()]!r} and {old!r} are renamed to the same name (MySQL column names ignore case)")
+            taken[new.lower()] = old
+            out[old] = new
+        return MappingProxyType(out)
+
+    def json_schema(self) -> dict:
+        return {
+            "type": "object",
+            "x-message": "must be a mapping of source column name to new name, e.g. {id: source_id}",
+            "additionalProperties": {"type": "string", "minLength": 1, "x-message": "must be a column name"},
+        }
+
+    def describe(self) -> str:
+        return "a mapping of source column name to new name (ingest.yaml only)"
+
 
 
 def _core(name: str, help: str, *, env: str | None = None, flag: str | None = DERIVED, yaml: str | None = None,
@@ -76,6 +105,12 @@ CORE_OPTIONS: tuple[Option, ...] = (
     _core("label_file", "The table or manifest to read (CSV, JSON, JSON lines, Parquet), relative to the source root",
           env="LABEL_FILE", yaml="csv", type=PathValue()),
     _core("label_column", "The target column of the source", env="LABEL_COLUMN", yaml="label", default="label"),
+    _core("columns", "The source columns to store as features, when not all of them (default: every column; with a schema, the schema must name them all)",
+          env=None, yaml="columns", type=Names(), metavar="A,B,..."),
+    _core("rename", "Source columns read under another name, e.g. {id: source_id} (a column named like a framework column must be renamed, selected away or be the data_id column)",
+          env=None, flag=None, yaml="rename", type=ColumnMap()),
+    _core("json_nested", "JSON values that are objects or lists: refuse them, flatten objects into parent.child columns (lists become JSON text), or store them as json_text",
+          env="JSON_NESTED", yaml="spec.json_options.nested", type=Choice(*NESTED_POLICIES), default="refuse"),
     _core("label_policy", "How labels leave the cluster: passthrough or bucket", yaml="label.policy", type=Choice(*LABEL_POLICIES)),
     _core("data_id_strategy", "Record identity: content_hash, column or uuid", flag="--data-id", yaml="data_id.strategy",
           type=Choice(*DATA_ID_STRATEGIES), default="content_hash"),
@@ -166,6 +201,9 @@ class Settings:
     label_file: Path | None = attrs.field(default=None, converter=_optional_path)
     source_format: str | None = None
     label_column: str | None = "label"
+    columns: tuple[str, ...] | None = attrs.field(default=None, converter=lambda v: None if v is None else tuple(v))
+    rename: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_map)
+    json_nested: str = "refuse"
     label_policy: str | None = None
     schema: Mapping[str, str] | None = attrs.field(default=None, converter=_optional_map)
     data_id_strategy: str = "content_hash"
@@ -500,10 +538,6 @@ def _mapping(raw: Any, kind: str) -> Mapping:
     return raw
 
 
-def _format_of(path: Path) -> str | None:
-    return _EXTENSION_FORMATS.get(path.suffix.lower())
-
-
 def load_settings(
     flags: Mapping[str, Any],
     environ: Mapping[str, str],
@@ -569,6 +603,8 @@ def load_settings(
     ld.core("data_id_strategy")
     ld.core("data_id_column", parse=_text)
     _data_id_rule(ld)
+    _columns(ld)
+    ld.core("json_nested")
     ld.field("csv_options", {}, _mapping, "spec", "csv_options")
     _csv_encoding(ld)
 
@@ -628,11 +664,21 @@ def _unique(problems: list[Problem]) -> list[Problem]:
 
 
 def _label_file(ld: _Loader, src_path: Path) -> None:
-    """label_file and source_format: the yaml key (csv/json) names the format, else the extension."""
-    yaml_key = next((k for k in ("csv", "json") if ld.yaml(k)), None)
+    """label_file and source_format: the yaml key (csv/json/parquet) declares a format.
+
+    The run reads a file by its content and telling extension first (reading/formats.py);
+    a declared format only decides where those say nothing. Only --source-format forces one.
+    """
+    yaml_key = next((k for k in SOURCE_FORMATS if ld.yaml(k)), None)
     path = ld.path_field("label_file", src_path, *((yaml_key,) if yaml_key else ()))
     origin = ld.origins["label_file"]
-    fmt = yaml_key if yaml_key and origin.endswith(f": {yaml_key}") else (_format_of(path) if path else None)
+    raw, _origin, kind = ld.pick("label_file", *((yaml_key,) if yaml_key else ()))
+    relative = isinstance(raw, (str, os.PathLike)) and not Path(str(raw)).is_absolute()
+    # as with manifest values, a path given relative to the source root must not climb out of it
+    # (links out are refused when it is read); ingest.yaml's paths are relative to the file
+    if path is not None and relative and kind != "yaml" and not _inside(path, src_path):
+        ld.problem(origin, "leads outside the source root ('..'); put the table under SRC_PATH or point SRC_PATH at a folder that holds it")
+    fmt = yaml_key if yaml_key and origin.endswith(f": {yaml_key}") else None
     ld.set("source_format", fmt, origin if fmt else "default")
     given = ld.flag("source_format")
     if given:
@@ -640,6 +686,30 @@ def _label_file(ld: _Loader, src_path: Path) -> None:
             ld.set("source_format", Choice(*SOURCE_FORMATS).parse(str(given[0]).strip()), given[1])
         except OptionError as bad:
             ld.problem(given[1], str(bad))
+
+
+def _inside(path: Path, root: Path) -> bool:
+    """Whether ``path`` (already normalised) lies under ``root``, by its text."""
+    root_text = os.path.normpath(str(root))
+    return str(path) == root_text or str(path).startswith(root_text.rstrip(os.sep) + os.sep)
+
+
+def _columns(ld: _Loader) -> None:
+    """`columns:` selects features; `rename:` maps source names. Both are checked against `schema:`."""
+    columns = ld.core("columns")
+    rename = ld.core("rename") or {}
+    ld.values["rename"] = rename
+    schema = ld.values.get("schema")
+    if columns is not None:
+        if not columns:
+            ld.problem(ld.origins["columns"], "must name at least one column")
+        if schema:
+            listed = set(columns) | {ld.values["label_column"], ld.values["data_id_column"]}
+            origin = ld.origins["schema"]
+            for name in schema:
+                if name not in listed:
+                    where = f"{origin}.{name}" if origin.startswith(f"{ld.yaml_name}: ") else origin
+                    ld.problem(where, "is not one of the selected columns (columns:); add it there or leave it out of the schema")
 
 
 def _label(ld: _Loader) -> None:

@@ -63,6 +63,8 @@ class RunReport:
     database: str | None = None
     write_path: str | None = None  # how rows went in: load_data_stream | load_data | insert | sqlite
     files: FilesNote | None = None  # file-bearing runs: the dataset's folder and what it holds
+    reader: str | None = None  # how the source table was read, e.g. "Parquet (by its content, ...)"
+    null_counts: Mapping[str, int] = attrs.field(factory=dict)  # missing values stored as NULL, per column
 
     def to_json(self) -> dict[str, Any]:
         out = attrs.asdict(self, recurse=True)
@@ -105,6 +107,13 @@ def summary_block(report: RunReport) -> str:
         notes.append(f"new rows: {c.new_rows:,}; already present from an earlier identical run: {c.already_present:,}")
     if c.new_rows and report.write_path in _WRITE_PATHS:
         notes.append(f"rows written with {_WRITE_PATHS[report.write_path]}")
+    if report.reader:
+        notes.append(f"source read as {report.reader}")
+    nulls = {name: n for name, n in report.null_counts.items() if n}
+    if nulls:
+        shown = ", ".join(f"{name} {n:,}" for name, n in list(nulls.items())[:10])
+        more = f" and {len(nulls) - 10} more columns" if len(nulls) > 10 else ""
+        notes.append(f"missing values stored as NULL: {shown}{more}")
     if c.repeats:
         notes.append(f"records repeating an earlier record's content: {c.repeats:,} (each kept as its own sample)")
     if report.error_count or report.warning_count:

@@ -223,6 +223,9 @@ class FileCategory(BaseIngestor):
     def reads_label(self, ctx: "RunContext") -> bool:
         return self.manifest_label and super().reads_label(ctx)
 
+    def checks_header(self, ctx: "RunContext") -> bool:
+        return self.manifest_label
+
     def required_columns(self, ctx: "RunContext") -> tuple[str, ...]:
         """Manifest columns without which no record can be read."""
         return (self.file_column,)

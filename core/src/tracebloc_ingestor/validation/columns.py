@@ -34,12 +34,17 @@ __all__ = [
     "CastResult",
     "TypeInference",
     "cast_column",
+    "nan_is_null",
     "rule_message",
 ]
 
-# Cells equal to one of these (after stripping white space) are NULL in non-text columns.
+# The null policy (README "Missing values"): a cell is NULL when the source has no value
+# (JSON null or an absent key, a Parquet null) or when its text is a null word. The null
+# words are ``spec.csv_options.null_values`` when given, for every column of every type
+# and every reader (a floating-point NaN counts as the text "nan"). By default they are
+# these in columns that are not text (compared after stripping white space) ...
 DEFAULT_NULL_VALUES = frozenset({"", "NA", "N/A", "NULL", "null", "None", "NaN", "nan"})
-# In text columns only the empty cell is NULL: "NA" may well be a value (a country code).
+# ... and only the empty cell in text columns, where "NA" may well be a value (a country code).
 TEXT_NULL_VALUES = frozenset({""})
 TEXT_MAX_BYTES = 65535  # MySQL TEXT
 
@@ -252,12 +257,22 @@ def _is_nested(t: pa.DataType) -> bool:
 def _as_text(
     values: pa.Array, null_values: frozenset[str] | None, default: frozenset[str], strip: bool
 ) -> pa.Array:
-    """String view of ``values`` with NULL tokens applied; typed input has no tokens."""
-    if pa.types.is_string(values.type):
-        if strip:
-            values = pc.utf8_trim_whitespace(values)
-        return _null_out(values, default if null_values is None else null_values)
-    return values.cast(pa.string())
+    """String view of ``values`` with the null words applied, whatever the reader typed them as.
+
+    Typed input is taken as its text (a float NaN as "nan"), so that a value means the
+    same from CSV, JSON and Parquet.
+    """
+    if not pa.types.is_string(values.type):
+        values = values.cast(pa.string())
+    elif strip:
+        values = pc.utf8_trim_whitespace(values)
+    return _null_out(values, default if null_values is None else null_values)
+
+
+def nan_is_null(null_values: frozenset[str] | None) -> bool:
+    """Whether a floating-point NaN is a missing value under these null words (in non-text columns)."""
+    words = DEFAULT_NULL_VALUES if null_values is None else null_values
+    return any(word.strip().lower() == "nan" for word in words)
 
 
 def cast_column(
@@ -295,7 +310,7 @@ def _cast_column(
         return failures.finish(pa.nulls(len(values), target), target)
     if sql_type.is_text:
         return _cast_text(_as_text(values, null_values, TEXT_NULL_VALUES, strip=False), sql_type)
-    direct = _cast_typed(values, sql_type, allow_non_finite)
+    direct = _cast_typed(values, sql_type, allow_non_finite, null_values)
     if direct is not None:
         return direct
     s = _as_text(values, null_values, DEFAULT_NULL_VALUES, strip=True)
@@ -322,13 +337,19 @@ def _cast_text(s: pa.Array, sql_type: SqlType) -> CastResult:
     return failures.finish(s, pa.string())
 
 
-def _cast_typed(values: pa.Array, sql_type: SqlType, allow_non_finite: bool) -> CastResult | None:
-    """Direct routes for typed (JSON) input whose meaning is unambiguous; None = go via text."""
+def _cast_typed(
+    values: pa.Array, sql_type: SqlType, allow_non_finite: bool, null_values: frozenset[str] | None
+) -> CastResult | None:
+    """Direct routes for typed (Parquet) input whose meaning is unambiguous; None = go via text."""
     t = values.type
     if sql_type.name == "BOOLEAN" and pa.types.is_boolean(t):
         return CastResult(values, _NO_INDICES, _NO_RULES)
+    if sql_type.name == "DECIMAL" and pa.types.is_decimal(t) and t.scale <= sql_type.scale and (t.precision - t.scale) <= (sql_type.precision - sql_type.scale):
+        return CastResult(values.cast(sql_type.arrow_type()), _NO_INDICES, _NO_RULES)  # widening: exact
     if sql_type.is_float and (pa.types.is_floating(t) or pa.types.is_integer(t)):
         floats = values.cast(pa.float64(), safe=False)
+        if pa.types.is_floating(t) and not allow_non_finite and nan_is_null(null_values):
+            floats = pc.if_else(pc.is_nan(floats), pa.scalar(None, pa.float64()), floats)
         failures = _Failures()
         _check_finite(floats, None, sql_type, allow_non_finite, failures)
         return failures.finish(floats, pa.float64())
@@ -633,6 +654,7 @@ class TypeInference:
         self._temporal = 0
         self._max_chars = 0
         self._nested = False  # lists/objects (JSON) fit no scalar type
+        self._exact: SqlType | None = None  # the SQL type of a typed column that has exactly one
 
     def update(self, values) -> None:
         values = _normalise(values)
@@ -641,6 +663,12 @@ class TypeInference:
         if _is_nested(values.type):
             self._nested = True
             return
+        t = values.type
+        if pa.types.is_decimal(t) and t.precision <= 38:
+            # a Parquet decimal is stored as exactly that DECIMAL, never as a rounded DOUBLE
+            self._exact = SqlType("DECIMAL", precision=t.precision, scale=t.scale)
+        elif pa.types.is_time(t):
+            self._exact = SqlType("TIME")
         text = _as_text(values, self._null_values, TEXT_NULL_VALUES, strip=False)
         longest = pc.max(pc.utf8_length(text)).as_py()
         self._max_chars = max(self._max_chars, longest or 0)
@@ -680,6 +708,8 @@ class TypeInference:
     def result(self) -> SqlType:
         if self._nested:
             return _TEXT
+        if self._exact is not None:
+            return self._exact
         if self._present:
             if self._boolean:
                 return SqlType("BOOLEAN")
