@@ -49,15 +49,19 @@ def errors(report):
     return [(i.rule, i.row, i.column, i.file) for i in report.issues if i.is_error]
 
 
-def plain(rows):
-    """Rows as SQLite and MySQL both give them back: dates as ISO text, decimals as floats."""
-    def one(v):
+def plain(rows, decimals=(4,)):
+    """Rows as SQLite and MySQL both give them back: dates as ISO text, decimals as floats.
+
+    SQLite keeps a DECIMAL's exact text (``DECIMAL_TEXT``), so those columns (by position)
+    come back as strings there.
+    """
+    def one(i, v):
         if isinstance(v, (dt.date, dt.datetime)):
             return v.isoformat()
-        if isinstance(v, Decimal):
+        if isinstance(v, Decimal) or (i in decimals and isinstance(v, str)):
             return float(v)
         return v
-    return [tuple(one(v) for v in row) for row in rows]
+    return [tuple(one(i, v) for i, v in enumerate(row)) for row in rows]
 
 
 # -- Parquet as people write it ---------------------------------------------------------------
@@ -87,8 +91,8 @@ def test_typed_parquet_columns_are_stored_exactly(tmp_path, db_url):
         (None, "c3", "Köln", None, None, "x"),
         ("Dée 🐈", None, "Bonn", "1000-01-01", 99999999.99, "y"),
     ]
-    if "mysql" in db_url:  # exact decimals where the database keeps them
-        assert [r[4] for r in rows] == [Decimal("12.50"), Decimal("-0.01"), None, Decimal("99999999.99")]
+    # exact decimals: MySQL's DECIMAL, SQLite's exact text
+    assert [None if r[4] is None else Decimal(r[4]) for r in rows] == [Decimal("12.50"), Decimal("-0.01"), None, Decimal("99999999.99")]
     # the instant in UTC (whole seconds: the database's own column precision is not this test's concern)
     (seen,) = table_rows(db_url, "t", "seen")[0]
     seen = seen if isinstance(seen, dt.datetime) else dt.datetime.fromisoformat(seen)
@@ -213,7 +217,7 @@ def test_the_default_null_words_apply_alike_to_every_non_text_type(tmp_path, db_
     (tmp_path / "d.csv").write_text(NULLS_CSV, encoding="utf-8")
     report, out, err = run(Classes(), tmp_path, db_url, "csv: d.csv\n" + NULLS_SCHEMA)
     assert report.exit_code == 0, err
-    assert plain(table_rows(db_url, "t", "price, qty, ratio, note")) == [
+    assert plain(table_rows(db_url, "t", "price, qty, ratio, note"), decimals=(0,)) == [
         (None, None, None, "NA"), (None, None, None, None), (1.5, 2, 0.5, "ok")]
     assert report.null_counts == {"ref": 0, "price": 2, "qty": 2, "ratio": 2, "note": 1}
     assert "missing values stored as NULL: price 2, qty 2, ratio 2, note 1" in out
