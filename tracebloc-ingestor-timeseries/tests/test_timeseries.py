@@ -257,7 +257,7 @@ def test_time_to_event_empty_time_warns_and_true_false_events_pass(tmp_path, sql
     assert (2, "time", "time_missing") in warnings
     cols, rows = rows_of(sqlite_url, "t")
     assert [r[cols.index("time")] for r in rows] == [10.5, None, 3.0]
-    assert [r[cols.index("label")] for r in rows] == ["True", "false", "TRUE"]  # stored as given
+    assert [r[cols.index("label")] for r in rows] == ["1", "0", "1"]  # normalised
 
 
 def test_time_to_event_declared_text_time_is_refused(tmp_path, sqlite_url):

@@ -18,7 +18,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from tracebloc_ingestor.api import (
     ROW,
-    Column,
     Issue,
     Option,
     TableSchema,
@@ -27,19 +26,20 @@ from tracebloc_ingestor.api import (
     Total,
     TypeInference,
     cast_column,
-    check_column_name,
     parse_sql_type,
     rule_message,
 )
 
-from .timecol import TimeColumnIngestor, source_file, value_text, where_to_name
+from .groups import GroupColumn
+from .series_state import SeriesTracker, order_breaks
+from .timecol import TimeColumnIngestor, source_file, value_text
 
 if TYPE_CHECKING:  # pragma: no cover
-    from tracebloc_ingestor.api import RunContext, SqlType
+    from tracebloc_ingestor.api import RunContext, RunReport, SqlType
 
 DATETIME = parse_sql_type("DATETIME")
 DOUBLE = parse_sql_type("DOUBLE")
-SEQUENCE_TYPE = parse_sql_type("VARCHAR(255)")
+SEQUENCE = GroupColumn("sequence_column", "sequence")
 
 
 class _Sequences:
@@ -47,7 +47,7 @@ class _Sequences:
 
     def __init__(self) -> None:
         self.first: dict[str, tuple[str, int]] = {}
-        self.last: dict[str, tuple[float, int]] = {}
+        self.last = SeriesTracker()
         self.time_type: "SqlType | None" = None
         self.inference = TypeInference()
         self.described = False
@@ -74,7 +74,10 @@ class TimeSeriesClassification(TimeColumnIngestor):
         return ctx.state(f"timeseries:{self.category}:sequences", _Sequences)
 
     def sequence_column(self, ctx: "RunContext") -> str:
-        return ctx.options.sequence_column
+        return SEQUENCE.name(ctx)
+
+    def leading_features(self, ctx: "RunContext") -> int:
+        return 1
 
     def excluded_columns(self, ctx: "RunContext") -> set[str]:
         return super().excluded_columns(ctx) | {self.sequence_column(ctx)}
@@ -85,11 +88,6 @@ class TimeSeriesClassification(TimeColumnIngestor):
         if sql_type.is_numeric or sql_type.name in ("DATETIME", "DATE"):
             return None
         return f"the time column holds date-times or numeric steps; it is declared {sql_type}"
-
-    def _declared_sequence_type(self, ctx: "RunContext") -> "SqlType | None":
-        schema = ctx.settings.schema
-        text = schema.get(self.sequence_column(ctx)) if schema is not None else None
-        return parse_sql_type(text) if text is not None else None
 
     def _time_type(self, ctx: "RunContext", values: pa.Array) -> "SqlType":
         """The declared type, else the first batch's: date-times when they all parse, else numbers."""
@@ -116,26 +114,13 @@ class TimeSeriesClassification(TimeColumnIngestor):
 
     def feature_schema(self, ctx: "RunContext") -> TableSchema:
         base = super().feature_schema(ctx)
-        sql_type = self._declared_sequence_type(ctx) or SEQUENCE_TYPE
-        return TableSchema((Column(self.sequence_column(ctx), sql_type), *base.features), inferred=base.inferred)
+        return TableSchema((SEQUENCE.column(ctx), *base.features), inferred=base.inferred)
 
     # -- validation ----------------------------------------------------------------------
 
     def check_header(self, ctx: "RunContext", names: list[str], rel: str | None) -> Iterable[Issue]:
         issues = list(super().check_header(ctx, names, rel))
-        name = self.sequence_column(ctx)
-        if name in (self.label_column(ctx), self.time_column(ctx)):
-            why = "the sequence column cannot also be the label or the time column"
-            issues.append(Issue("sequence_column", why, column=name, file=rel))
-        elif name not in names:
-            why = f"the sequence column is not in the source ({where_to_name(ctx, 'sequence_column')})"
-            issues.append(Issue("sequence_column", why, column=name, file=rel))
-        elif why := check_column_name(name):
-            issues.append(Issue("column_name", why, column=name, file=rel))
-        declared = self._declared_sequence_type(ctx)
-        if declared is not None and not declared.is_text:
-            why = f"sequence ids are text; declare VARCHAR(n), not {declared}"
-            issues.append(Issue("sequence_column", why, column=name, file=rel))
+        issues.extend(SEQUENCE.check_header(ctx, names, rel, taken=(self.label_column(ctx), self.time_column(ctx))))
         if self.label_column(ctx) not in names or any(i.is_error for i in issues):
             self._seq(ctx).header_ok = False  # the per-sequence rules need all three columns
         return issues
@@ -163,17 +148,9 @@ class TimeSeriesClassification(TimeColumnIngestor):
         state = self._seq(ctx)
         rel = source_file(ctx)
         rows = batch.column(ROW)
-        column = self.sequence_column(ctx)
-        raw_ids = batch.column(column)
-        ids = raw_ids if pa.types.is_string(raw_ids.type) else pc.cast(raw_ids, pa.string())
-        ids = pc.utf8_trim_whitespace(ids)
-        blank = pc.fill_null(pc.equal(ids, ""), True)
-        for row in pc.filter(rows, blank).to_pylist():
-            yield Issue("required", "a sequence id is required", row=row, column=column, file=rel)
-        sql_type = self._declared_sequence_type(ctx) or SEQUENCE_TYPE
-        too_long = cast_column(raw_ids, sql_type)
-        for idx, rule in zip(too_long.failed.to_pylist(), too_long.rules.to_pylist()):
-            yield Issue(rule, rule_message(rule, sql_type), row=rows[idx].as_py(), column=column, file=rel)
+        ids, problems = SEQUENCE.ids(ctx, batch, rel)
+        yield from problems
+        blank = pc.is_null(ids)
 
         labels = batch.column(self.label_column(ctx))
         labels = pc.utf8_trim_whitespace(labels if pa.types.is_string(labels.type) else pc.cast(labels, pa.string()))
@@ -217,39 +194,17 @@ class TimeSeriesClassification(TimeColumnIngestor):
 
     def _order(self, state: _Sequences, table: pa.Table, rel, column: str) -> Iterable[Issue]:
         """Within each sequence, every time against the one before it (carried across batches)."""
-        if table.num_rows == 0:
-            return
-        table = table.sort_by([("id", "ascending"), ("row", "ascending")])
-        ids = table.column("id").combine_chunks()
-        times = table.column("time").combine_chunks().cast(pa.float64())
-        rows = table.column("row").combine_chunks()
-        n = table.num_rows
-        same = pc.equal(ids.slice(1), ids.slice(0, n - 1))
-        # A sequence's first row in this batch is compared with its last time of earlier batches.
-        starts = pc.indices_nonzero(pa.concat_arrays([pa.array([True]), pc.invert(same)])).to_pylist()
-        ends = [i - 1 for i in starts[1:]] + [n - 1]
-        start_ids = pc.take(ids, pa.array(starts, pa.int64())).to_pylist()
-        prev_time = pc.if_else(same, times.slice(0, n - 1), pa.scalar(None, pa.float64()))
-        prev_row = pc.if_else(same, rows.slice(0, n - 1), pa.scalar(None, pa.int64()))
-        prev_time = pa.concat_arrays([pa.array([None], pa.float64()), prev_time])
-        prev_row = pa.concat_arrays([pa.array([None], pa.int64()), prev_row])
-        carried = [state.last.get(key) for key in start_ids]
-        if any(c is not None for c in carried):
-            with_carry = pa.array([s for s, c in zip(starts, carried) if c], pa.int64())
-            mask = pc.is_in(rows, value_set=pc.take(rows, with_carry))  # row numbers are unique
-            prev_time = pc.replace_with_mask(prev_time, mask, pa.array([c[0] for c in carried if c], pa.float64()))
-            prev_row = pc.replace_with_mask(prev_row, mask, pa.array([c[1] for c in carried if c], pa.int64()))
-        earlier = pc.fill_null(pc.less(times, prev_time), False)
-        for idx in pc.indices_nonzero(earlier).to_pylist():
+        breaks = order_breaks(
+            state.last, table.column("id").combine_chunks(), table.column("time").combine_chunks(), table.column("row").combine_chunks()
+        )
+        for row, earlier in sorted(breaks):
             yield Issue(
                 "sequence_order",
-                f"earlier than row {prev_row[idx].as_py():,} of the same sequence; time must not decrease within a sequence",
-                row=rows[idx].as_py(),
+                f"earlier than row {earlier:,} of the same sequence; time must not decrease within a sequence",
+                row=row,
                 column=column,
                 file=rel,
             )
-        for key, end in zip(start_ids, ends):
-            state.last[key] = (times[end].as_py(), rows[end].as_py())
 
     # -- what leaves -----------------------------------------------------------------------
 
@@ -265,3 +220,7 @@ class TimeSeriesClassification(TimeColumnIngestor):
             out["sequences"] = Total(len(state.first))
             out["sequences_per_label"] = Tally(per_label)
         return out
+
+    def finish(self, ctx: "RunContext", report: "RunReport") -> None:
+        self._seq(ctx).last.close()
+        super().finish(ctx, report)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Iterable
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from tracebloc_ingestor.api import (
     HOST_PREFIX,
     BaseIngestor,
@@ -28,7 +29,7 @@ from tracebloc_ingestor.api import (
 if TYPE_CHECKING:  # pragma: no cover
     from tracebloc_ingestor.api import RunContext
 
-__all__ = ["TimeColumnIngestor", "source_file", "value_text", "where_to_name"]
+__all__ = ["TimeColumnIngestor", "cell_issues", "source_file", "value_text", "where_to_name"]
 
 
 def source_file(ctx: "RunContext") -> str | None:
@@ -41,6 +42,14 @@ def value_text(values: pa.Array, idx: int) -> str | None:
     """One cell as text, for ``Issue.value`` only (the local rejects report)."""
     value = values[idx].as_py()
     return None if value is None else str(value)
+
+
+def cell_issues(rule: str, message: str, where: pa.Array, rows: pa.Array, values: pa.Array, column: str, file: str | None) -> list[Issue]:
+    """One issue per true cell of the mask ``where``, naming its row; the cell goes only to ``Issue.value``."""
+    return [
+        Issue(rule, message, row=rows[idx].as_py(), column=column, file=file, value=value_text(values, idx))
+        for idx in pc.indices_nonzero(pc.fill_null(where, False)).to_pylist()
+    ]
 
 
 def where_to_name(ctx: "RunContext", option: str) -> str:
@@ -95,6 +104,10 @@ class TimeColumnIngestor(BaseIngestor):
 
     def excluded_columns(self, ctx: "RunContext") -> set[str]:
         return super().excluded_columns(ctx) | {self.time_column(ctx)}
+
+    def leading_features(self, ctx: "RunContext") -> int:
+        """How many features lead the table whatever the source order (a series column)."""
+        return 0
 
     def ts_state(self, ctx: "RunContext") -> _TimeState:
         return ctx.state(f"timeseries:{self.category}", _TimeState)
@@ -162,6 +175,7 @@ class TimeColumnIngestor(BaseIngestor):
         if name in order:
             before = set(order[: order.index(name)])
             position = sum(1 for column in features if column.name in before)
+        position = max(position, self.leading_features(ctx))
         features.insert(position, Column(name, self.time_sql_type(ctx)))
         # the host reports an inferred schema (so it can be pinned) by this flag
         return TableSchema(tuple(features), inferred=base.inferred)
