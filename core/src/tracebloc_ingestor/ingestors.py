@@ -62,6 +62,8 @@ class BaseIngestor(Category):
     label_kind: ClassVar[str] = "classification"
     summary: ClassVar[str] = "A table of features and a label."
     source_format: ClassVar[str | None] = None
+    #: what a list or object inside a JSON record becomes: "refuse" (an issue) or "json" (its JSON text)
+    nested_values: ClassVar[str] = "refuse"
     validators: ClassVar[Sequence[Validator]] = ()
 
     def _state(self, ctx: "RunContext") -> _RunState:
@@ -165,6 +167,7 @@ class BaseIngestor(Category):
             batch_size=ctx.settings.batch_size,
             options=ctx.settings.csv_options,
             on_problem=problem if validating else None,
+            nested=self.nested_values,
         )
         try:
             yield from reader

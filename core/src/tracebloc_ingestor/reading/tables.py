@@ -54,19 +54,22 @@ def read_table_batches(
     batch_size: int = 50_000,
     options: Mapping[str, Any] | None = None,
     on_problem: Callable[[SourceError], None] | None = None,
+    nested: str = "refuse",
 ) -> Iterator[pa.RecordBatch]:
     """Yield batches of at most ``batch_size`` rows from ``path``.
 
     A row that cannot be read (wrong number of fields) is skipped and passed to
     ``on_problem``; without a callback it raises. A file that cannot be read at all
-    always raises :class:`SourceError`.
+    always raises :class:`SourceError`. ``nested`` says what a list or object inside a
+    JSON record becomes: ``"refuse"`` (a SourceError naming the row and column) or
+    ``"json"`` (its compact JSON text, for a category that parses it).
     """
     fmt = sniff_format(path, fmt)
     options = dict(options or {})
     if fmt == "csv":
         source = _csv_batches(path, options, on_problem, batch_size)
     elif fmt == "json":
-        source = _json_batches(path, batch_size, options)
+        source = _json_batches(path, batch_size, options, nested)
     elif fmt == "parquet":
         source = _parquet_batches(path, batch_size)
     else:
@@ -267,13 +270,22 @@ def _place_bad_rows(path: Path, expected: int, delimiter: str, quote_char: str, 
 # -- JSON ------------------------------------------------------------------------------
 
 
-def _json_text(value: Any) -> str | None:
+def _json_text(value: Any, nested: str = "refuse") -> str | None:
     if value is None:
         return None
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float, Decimal, str)):
         return str(value)
+    if nested == "json" and isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_json_number)
+    raise TypeError
+
+
+def _json_number(value: Any) -> int | float:
+    # A number inside a nested value: whole numbers stay exact, fractions become doubles.
+    if isinstance(value, Decimal) and value.is_finite():
+        return int(value) if value == value.to_integral_value() else float(value)
     raise TypeError
 
 
@@ -298,7 +310,7 @@ def _json_records(path: Path) -> Iterator[Any]:
                 raise SourceError(f"line {number:,} is not valid JSON", rule="json_syntax", row=number) from None
 
 
-def _json_batches(path: Path, batch_size: int, options: dict) -> Iterator[pa.RecordBatch]:
+def _json_batches(path: Path, batch_size: int, options: dict, nested: str = "refuse") -> Iterator[pa.RecordBatch]:
     columns: list[str] = []
     chunk: list[dict] = []
     row = 0
@@ -318,7 +330,7 @@ def _json_batches(path: Path, batch_size: int, options: dict) -> Iterator[pa.Rec
                 if name not in clean and name not in columns:
                     columns.append(name)
                 try:
-                    clean[name] = _json_text(value)
+                    clean[name] = _json_text(value, nested)
                 except TypeError:
                     raise SourceError(
                         "nested objects and lists are not supported as cell values", rule="json_scalar", row=row, column=name
