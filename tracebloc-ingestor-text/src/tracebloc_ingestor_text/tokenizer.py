@@ -138,7 +138,7 @@ class _Reader:
             if event == "start_map":
                 self._vocab_map(events)
             elif event == "start_array":
-                self._vocab_pairs(events, self._deeper(depth))
+                self._vocab_pairs(events)
             else:
                 raise TokenizerProblem("model.vocab is neither a mapping of token to id nor a list of [token, score] pairs")
         elif path == ("added_tokens",):
@@ -158,13 +158,18 @@ class _Reader:
                 raise TokenizerProblem("model.vocab maps a token to something other than a whole-number id")
             self.tokens.add(token)
 
-    def _vocab_pairs(self, events: Iterator, depth: int) -> None:
-        shape = "model.vocab is a list whose entries are not [token, score] pairs"
+    def _entries(self, events: Iterator, opening: str, shape: str) -> Iterator[None]:
+        """Once per entry of a list whose start was read; every entry must open with ``opening``."""
         for event, _ in events:
             if event == "end_array":
                 return
-            if event != "start_array":
+            if event != opening:
                 raise TokenizerProblem(shape)
+            yield
+
+    def _vocab_pairs(self, events: Iterator) -> None:
+        shape = "model.vocab is a list whose entries are not [token, score] pairs"
+        for _ in self._entries(events, "start_array", shape):
             token, score, end = next(events), next(events), next(events)
             if token[0] != "string" or score[0] != "number" or end[0] != "end_array":
                 raise TokenizerProblem(shape)
@@ -172,11 +177,7 @@ class _Reader:
 
     def _added(self, events: Iterator, depth: int) -> None:
         shape = "added_tokens holds an entry that is not an object with a string content"
-        for event, _ in events:
-            if event == "end_array":
-                return
-            if event != "start_map":
-                raise TokenizerProblem(shape)
+        for _ in self._entries(events, "start_map", shape):
             inner = self._deeper(depth)
             content = None
             for kind, key in events:
