@@ -118,6 +118,39 @@ def test_processed_content_goes_through_the_same_atomic_path(source, tmp_path):
     assert (tmp_path / "shared" / "t" / "a.jpg").read_bytes() == b"A" * 10
 
 
+def test_bytes_held_in_memory_are_stored_like_files(tmp_path):
+    """A category that holds a file's content (a text from a table cell) stores it without a source file."""
+    folder = tmp_path / "shared" / "t"
+    store = opened(tmp_path)
+    results = store.store([CopyJob.of_bytes("r1.txt", b"first"), CopyJob.of_bytes("r1.txt", b"first"), CopyJob.of_bytes("r2.txt", b"")])
+    assert sorted((r.name, r.size, r.sha256, r.written) for r in results) == [
+        ("r1.txt", 5, sha(b"first"), True),
+        ("r2.txt", 0, sha(b""), True),
+    ]
+    assert (folder / "r1.txt").read_bytes() == b"first" and (folder / "r2.txt").read_bytes() == b""
+    assert not [n for n in os.listdir(folder) if n.startswith(TEMP_PREFIX)]
+    # another run with the same bytes rewrites nothing; changed bytes are stored again
+    before = (folder / "r1.txt").stat()
+    again = opened(tmp_path).store([CopyJob.of_bytes("r1.txt", b"first")])
+    assert [(r.name, r.written) for r in again] == [("r1.txt", False)]
+    assert (folder / "r1.txt").stat().st_mtime_ns == before.st_mtime_ns
+    changed = opened(tmp_path).store([CopyJob.of_bytes("r1.txt", b"FIRST")])
+    assert [(r.name, r.written) for r in changed] == [("r1.txt", True)] and (folder / "r1.txt").read_bytes() == b"FIRST"
+
+
+def test_two_contents_for_one_name_are_refused_and_a_job_needs_one_origin(source, tmp_path):
+    store = opened(tmp_path)
+    with pytest.raises(FileStoreError, match="two different sources"):
+        store.store([CopyJob.of_bytes("x.txt", b"one"), CopyJob.of_bytes("x.txt", b"two")])
+    store.store([CopyJob.of_bytes("y.txt", b"one")])
+    with pytest.raises(FileStoreError, match="two different sources"):
+        store.store([CopyJob("y.txt", source / "images" / "a.jpg")])  # a later batch, a file this time
+    with pytest.raises(ValueError):
+        CopyJob("z.txt")
+    with pytest.raises(ValueError):
+        CopyJob("z.txt", source / "images" / "a.jpg", data=b"both")
+
+
 class FailingReader(io.RawIOBase):
     """A source that breaks after ``limit`` bytes, like a network volume going away."""
 

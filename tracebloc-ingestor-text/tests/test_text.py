@@ -17,7 +17,7 @@ from tracebloc_ingestor.testing.runs import run_plugin
 from tracebloc_ingestor.testing.runs import table_rows as rows_of
 from tracebloc_ingestor_text import MaskedLanguageModeling, TextClassification, TokenClassification
 from tracebloc_ingestor_text.iob2 import iob2_problem
-from tracebloc_ingestor_text.tokenizer import TokenizerProblem, vocabulary
+from tracebloc_ingestor_text.tokenizer import TokenizerProblem, read_tokenizer
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 TC, TOK, MLM = "text_classification", "token_classification", "masked_language_modeling"
@@ -416,9 +416,9 @@ def test_iob2(tags, ok):
 def test_vocabulary_reads_dict_unigram_and_added_tokens(tmp_path):
     unigram = tmp_path / "unigram.json"
     unigram.write_text(json.dumps({"model": {"type": "Unigram", "vocab": [["[PAD]", 0.0], ["▁the", -1.2]]}, "added_tokens": [{"content": "[MASK]"}]}))
-    assert vocabulary(unigram) == {"[PAD]", "▁the", "[MASK]"}
-    assert vocabulary(write_tokenizer(tmp_path / "wl.json")) >= {"[PAD]", "[MASK]", "alpha"}
+    assert read_tokenizer(unigram).tokens == {"[PAD]", "▁the", "[MASK]"}
+    assert read_tokenizer(write_tokenizer(tmp_path / "wl.json")).tokens >= {"[PAD]", "[MASK]", "alpha"}
     for body in ('["not", "an", "object"]', '{"model": {"vocab": 3}}'):
         (tmp_path / "bad.json").write_text(body)
         with pytest.raises(TokenizerProblem):
-            vocabulary(tmp_path / "bad.json")
+            read_tokenizer(tmp_path / "bad.json")

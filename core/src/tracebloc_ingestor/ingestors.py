@@ -67,6 +67,9 @@ class BaseIngestor(Category):
     label_kind: ClassVar[str] = "classification"
     summary: ClassVar[str] = "A table of features and a label."
     source_format: ClassVar[str | None] = None
+    #: what a list or object inside a JSON record becomes: "refuse" (follow the run's json_nested
+    #: setting, refused by default) or "json" (always its JSON text, for a category that parses it)
+    nested_values: ClassVar[str] = "refuse"
     validators: ClassVar[Sequence[Validator]] = ()
 
     def _state(self, ctx: "RunContext") -> _RunState:
@@ -192,7 +195,8 @@ class BaseIngestor(Category):
             batch_size=ctx.settings.batch_size,
             options=ctx.settings.csv_options,
             on_problem=problem if validating else None,
-            nested=ctx.settings.json_nested,
+            # a category that parses lists itself (tokens) takes them as JSON text
+            nested="json_text" if self.nested_values == "json" else ctx.settings.json_nested,
         )
         rename = dict(ctx.settings.rename)
         try:

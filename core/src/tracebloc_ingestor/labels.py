@@ -26,8 +26,11 @@ def bucket_id(value: object) -> int:
 
 
 def label_tally(labels: pa.Array, policy: str) -> Tally:
-    """Count labels of one batch; with ``bucket`` only bucket ids are kept."""
-    counts = pc.value_counts(labels)
+    """Count labels of one batch; with ``bucket`` only bucket ids are kept (a missing label is bucket -1).
+
+    Under ``passthrough`` a row without a label (NULL) counts towards no class.
+    """
+    counts = pc.value_counts(labels if policy == "bucket" else pc.drop_null(labels))
     values = counts.field("values").to_pylist()
     numbers = counts.field("counts").to_pylist()
     tally: dict[str, int] = {}

@@ -1,4 +1,4 @@
-"""``text_classification``: a manifest (``filename``, label) and the UTF-8 texts it names."""
+"""``text_classification``: texts (files named by a manifest, or a text column) with a class each."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from .base import TextIngestor
 
 
 class TextClassification(TextIngestor):
-    """One row per manifest row; each referenced text is stored once as ``<stem>.txt``.
+    """One row per manifest row; each text is stored once as ``<stem>.txt``.
 
     The label is required and the input needs at least two distinct labels.
     """
 
     category = "text_classification"
-    summary = "UTF-8 texts under texts/ with a class label per text (manifest: filename, label)."
+    summary = "UTF-8 texts (files under texts/ or a text column) with a class label per text."

@@ -1,6 +1,7 @@
 """A runnable token_classification ingestor. Copy this folder, point it at your data, run it.
 
     python ingestor.py                      # ingests the sample next to this file
+    INGEST_CONFIG=inline/ingest.yaml python ingestor.py   # the same kind of sample inline in a table
     INGEST_CONFIG=my.yaml python ingestor.py
     LABEL_FILE=tags.csv SRC_PATH=/data/raw TABLE_NAME=my_table python ingestor.py
 

@@ -37,15 +37,36 @@ class FileStoreError(Exception):
 
 @attrs.frozen
 class CopyJob:
-    """One file to store as ``name``: the bytes of ``source``, or what ``produce(source)`` returns.
+    """One file to store as ``name``: the bytes of ``source``, what ``produce(source)`` returns, or ``data``.
 
     ``produce`` lets a category store a processed file (a resized image, say) through
-    the same atomic path; it runs in the store's worker threads.
+    the same atomic path; it runs in the store's worker threads. ``data`` (see
+    :meth:`of_bytes`) stores content the category holds in memory (a text read from a
+    table cell): there is no source file.
     """
 
     name: str
-    source: Path | str
+    source: Path | str | None = None
     produce: Callable[[Path], bytes] | None = attrs.field(default=None, eq=False)
+    data: bytes | None = attrs.field(default=None, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        if (self.source is None) == (self.data is None):
+            raise ValueError("a CopyJob has either a source file or data, not both and not neither")
+        if self.data is not None and self.produce is not None:
+            raise ValueError("a CopyJob with data has nothing to produce from")
+
+    @classmethod
+    def of_bytes(cls, name: str, data: bytes) -> "CopyJob":
+        """A job that stores ``data`` as ``name``."""
+        return cls(name, data=bytes(data))
+
+    @property
+    def origin(self) -> str:
+        """What the bytes come from, to tell two jobs for one name apart (a path, or the data's size and hash)."""
+        if self.data is None:
+            return os.fspath(self.source)
+        return f"<{len(self.data)} bytes, hash {hash(self.data) & 0xFFFFFFFFFFFFFFFF:016x}>"
 
 
 @attrs.frozen
@@ -168,10 +189,10 @@ class FileStore:
             raise FileStoreError("the store was not opened")
         todo: dict[str, CopyJob] = {}
         for job in jobs:
-            source = os.fspath(job.source)
+            source = job.origin
             seen = self._sources.get(job.name)
             if seen is not None and seen != source:
-                raise FileStoreError(f"two different source files would both be stored as {job.name!r}")
+                raise FileStoreError(f"two different sources would both be stored as {job.name!r}")
             self._sources[job.name] = source
             if job.name in self._done or job.name in todo:
                 continue
@@ -227,8 +248,8 @@ class FileStore:
     def _store_one(self, job: CopyJob) -> StoredFile:
         final = self.folder / job.name
         known = self._ledger.get(job.name) if self._ledger else None
-        if job.produce is not None:
-            data = job.produce(Path(job.source))
+        if job.produce is not None or job.data is not None:
+            data = job.data if job.data is not None else job.produce(Path(job.source))
             digest = hashlib.sha256(data).hexdigest()
             if known == (len(data), digest) and _size(final) == len(data):
                 return StoredFile(job.name, len(data), digest, False)

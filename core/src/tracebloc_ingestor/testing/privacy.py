@@ -9,6 +9,7 @@ out, so that a check on them fails only for a real leak.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Iterable
@@ -40,14 +41,35 @@ def table_cells(config: Path, *, skip_columns: Iterable[str] = ()) -> set[str]:
     path = Path(config).parent / doc[key]
     skip = set(skip_columns)
     cells: set[str] = set()
-    for batch in read_table_batches(path, fmt=_TABLE_KEYS[key], batch_size=10_000, options=options):
+    for batch in read_table_batches(path, fmt=_TABLE_KEYS[key], batch_size=10_000, options=options, nested="json"):
         for name in batch.schema.names:
             if name.startswith("_tb_") or name in skip:
                 continue
             for value in batch.column(name).to_pylist():
-                if value is not None and distinctive(str(value)):
-                    cells.add(str(value).strip())
+                for text in _leaves(value):
+                    if distinctive(text):
+                        cells.add(text.strip())
     return cells
+
+
+def _leaves(value: object) -> Iterable[str]:
+    """A cell as text, and the strings inside it when it is a list or an object (a list of tokens, say)."""
+    if value is None:
+        return
+    if isinstance(value, (list, tuple, dict)):
+        items = value.values() if isinstance(value, dict) else value
+        for item in items:
+            yield from _leaves(item)
+        return
+    text = str(value)
+    yield text
+    if text[:1] in "[{":
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            return
+        if isinstance(parsed, (list, dict)):
+            yield from _leaves(parsed)
 
 
 def label_column(config: Path) -> str:
