@@ -118,6 +118,19 @@ def test_unstorable_parquet_columns_are_refused_by_name_before_reading(tmp_path,
     assert not has_table(sqlite_url, "t")
 
 
+def test_nested_parquet_columns_follow_the_json_text_policy(tmp_path, sqlite_url):
+    table = pa.table({
+        "tags": pa.array([["a", "b"], None], pa.large_list(pa.large_string())),
+        "point": pa.array([{"x": 1, "y": Decimal("2.50")}, {"x": 3, "y": None}], pa.struct([("x", pa.int64()), ("y", pa.decimal128(5, 2))])),
+        "label": ["x", "y"],
+    })
+    pq.write_table(table, tmp_path / "data.parquet")
+    body = "parquet: data.parquet\nschema: {tags: TEXT, point: TEXT}\nspec: {json_options: {nested: json_text}}\n"
+    report, out, err = run(Classes(), tmp_path, sqlite_url, body)
+    assert report.exit_code == 0, err
+    assert table_rows(sqlite_url, "t", "tags, point") == [('["a","b"]', '{"x":1,"y":2.5}'), (None, '{"x":3,"y":null}')]
+
+
 def test_binary_that_is_not_text_is_refused_naming_the_row(tmp_path, sqlite_url):
     pq.write_table(pa.table({"blob": pa.array([b"ok", b"\xff\xfe"], pa.large_binary()), "label": ["x", "y"]}), tmp_path / "d.parquet")
     report, out, err = run(Classes(), tmp_path, sqlite_url, "parquet: d.parquet\n")

@@ -10,8 +10,8 @@ from tracebloc_ingestor.api import BaseIngestor, SourceError, read_table_batches
 from tracebloc_ingestor.testing.runs import run_plugin, table_rows
 
 LINES = [
-    {"id": "a", "tokens": ["EU", "rejects", "Zürich"], "meta": {"n": 12345678901234567890, "w": 0.5}},
-    {"id": "b", "tokens": [], "meta": None},
+    {"ref": "a", "tokens": ["EU", "rejects", "Zürich"], "meta": {"n": 12345678901234567890, "w": 0.5}},
+    {"ref": "b", "tokens": [], "meta": None},
 ]
 
 
@@ -43,7 +43,7 @@ def test_a_category_asks_for_json_text(tmp_path, sqlite_url):
 
     write_lines(tmp_path / "d.jsonl")
     flags = {"label_file": str(tmp_path / "d.jsonl"), "table": "lists", "database_url": sqlite_url,
-             "output_dir": str(tmp_path / "out"), "schema": {"tokens": "TEXT"}}
+             "output_dir": str(tmp_path / "out"), "schema": {"ref": "VARCHAR(8)", "tokens": "TEXT", "meta": "TEXT"}}
     report, out, err = run_plugin(Lists(), flags)
     assert report.exit_code == 0, out + err
     assert [r[0] for r in table_rows(sqlite_url, "lists", "tokens")] == ['["EU","rejects","Zürich"]', "[]"]

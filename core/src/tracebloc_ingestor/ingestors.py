@@ -195,8 +195,7 @@ class BaseIngestor(Category):
             batch_size=ctx.settings.batch_size,
             options=ctx.settings.csv_options,
             on_problem=problem if validating else None,
-            # a category that parses lists itself (tokens) takes them as JSON text
-            nested="json_text" if self.nested_values == "json" else ctx.settings.json_nested,
+            nested=self.nested_policy(ctx),
         )
         rename = dict(ctx.settings.rename)
         try:
@@ -217,6 +216,18 @@ class BaseIngestor(Category):
         """Whether a source column is kept (``columns:`` lists the kept ones; without it, all are)."""
         columns = ctx.settings.columns
         return columns is None or name in columns
+
+    def nested_policy(self, ctx: "RunContext") -> str:
+        """What nested values (JSON objects and lists, Parquet structs and lists) become in this run."""
+        # a category that parses lists itself (tokens) takes them as JSON text
+        return "json_text" if self.nested_values == "json" else ctx.settings.json_nested
+
+    def header_seen(self, ctx: "RunContext", names: tuple[str, ...]) -> None:
+        """The source's column names, known from its header before any row is read (not for JSON).
+
+        Called before the columns are checked: a category whose columns depend on the
+        input's shape (inline or file texts, say) decides it here.
+        """
 
     def checks_header(self, ctx: "RunContext") -> bool:
         """Whether the table's columns are checked as features and label (a manifest may say no)."""
@@ -241,7 +252,8 @@ class BaseIngestor(Category):
             detected = self.source_reader(ctx, path)
             if detected.format == "json":
                 return
-            names, refused = source_columns(path, detected.format, options=ctx.settings.csv_options)
+            names, refused = source_columns(path, detected.format, options=ctx.settings.csv_options,
+                                            nested=self.nested_policy(ctx))
         except SourceError as err:
             yield Issue(err.rule, str(err), row=err.row, column=err.column, file=rel)
             return
@@ -250,6 +262,7 @@ class BaseIngestor(Category):
             yield Issue(err.rule, str(err), column=rename.get(err.column, err.column), file=rel)
         yield from self._check_rename(names, rename, rel)
         names = [rename.get(name, name) for name in names]
+        self.header_seen(ctx, tuple(names))
         if self.checks_header(ctx):
             state = self._state(ctx)
             state.header_checked = True

@@ -164,6 +164,12 @@ class TextIngestor(FileCategory):
         for batch in super().discover(ctx):
             yield plain_columns(batch, refuse)
 
+    def header_seen(self, ctx: "RunContext", names: tuple[str, ...]) -> None:
+        # the form decides which columns hold texts, so it must be known before they are checked
+        state = self._text(ctx)
+        if state.form is None:
+            state.form = self.choose_form(ctx, names)
+
     def with_paths(self, ctx: "RunContext", batch: pa.RecordBatch) -> pa.RecordBatch:
         state = self._text(ctx)
         if state.form is None:

@@ -10,12 +10,16 @@ before any row is read (from the file's schema):
 * numbers, booleans, ``date32``/``date64``, times, ``decimal128`` (and ``decimal256`` up
   to 38 digits) and timestamps keep their types; a timestamp with a time zone is the
   same instant in UTC, which is how DATETIME columns store every offset;
-* nested columns (struct, list, map, union), durations, intervals and decimals of more
-  than 38 digits are refused, naming the column.
+* nested columns (struct, list, map) are refused naming the column, or, when the run's
+  nested policy is ``json_text``, stored as each cell's JSON text (like nested JSON);
+* unions, durations, intervals and decimals of more than 38 digits are refused, naming
+  the column.
 """
 
 from __future__ import annotations
 
+import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Iterator
 
@@ -42,9 +46,17 @@ def _value_type(t: pa.DataType) -> pa.DataType:
     return t.value_type if pt.is_dictionary(t) else t
 
 
-def _refusal(t: pa.DataType) -> str | None:
+def _is_nested(t: pa.DataType) -> bool:
+    t = _value_type(t)
+    return pt.is_struct(t) or pt.is_map(t) or pt.is_list(t) or pt.is_large_list(t) or pt.is_fixed_size_list(t) or getattr(
+        pt, "is_list_view", lambda _: False)(t) or getattr(pt, "is_large_list_view", lambda _: False)(t)
+
+
+def _refusal(t: pa.DataType, nested: str = "refuse") -> str | None:
     """Why a column of type ``t`` cannot be stored (None when it can)."""
     t = _value_type(t)
+    if nested == "json_text" and _is_nested(t):
+        return None
     if pt.is_struct(t):
         return "a nested (struct) column cannot be stored; flatten it into columns or write it as JSON text first"
     if pt.is_map(t) or pt.is_list(t) or pt.is_large_list(t) or pt.is_fixed_size_list(t) or getattr(pt, "is_list_view", lambda _: False)(t) or getattr(pt, "is_large_list_view", lambda _: False)(t):
@@ -60,12 +72,12 @@ def _refusal(t: pa.DataType) -> str | None:
     return None
 
 
-def parquet_problems(path: Path) -> list[SourceError]:
+def parquet_problems(path: Path, nested: str = "refuse") -> list[SourceError]:
     """One SourceError per column of the file that cannot be stored (read from the schema only)."""
     schema = _open(path).schema_arrow
     out = []
     for field in schema:
-        why = _refusal(field.type)
+        why = _refusal(field.type, nested)
         if why:
             out.append(SourceError(why, rule="column_type", column=field.name))
     return out
@@ -76,8 +88,23 @@ def parquet_columns(path: Path) -> list[str]:
     return list(_open(path).schema_arrow.names)
 
 
+def _json_cell(value):
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    raise TypeError
+
+
 def _plain(name: str, values: pa.Array, first_row: int) -> pa.Array:
     t = values.type
+    if _is_nested(t):  # only reached under the json_text policy: one JSON text per cell
+        if pt.is_map(_value_type(t)):
+            cells = [None if v is None else dict(v) for v in values.to_pylist()]
+        else:
+            cells = values.to_pylist()
+        return pa.array([None if v is None else json.dumps(v, ensure_ascii=False, separators=(",", ":"), default=_json_cell)
+                         for v in cells], pa.string())
     if pt.is_dictionary(t):
         values = values.dictionary_decode()
         t = values.type
@@ -111,10 +138,10 @@ def _first_bad_text(values: pa.Array) -> int:
     return 0
 
 
-def parquet_batches(path: Path, batch_size: int) -> Iterator[pa.RecordBatch]:
+def parquet_batches(path: Path, batch_size: int, nested: str = "refuse") -> Iterator[pa.RecordBatch]:
     """The file's rows in batches, every column in a plain type (see the module's policy)."""
     parquet = _open(path)
-    problems = parquet_problems(path)
+    problems = parquet_problems(path, nested)
     if problems:
         raise problems[0]
     first = 1

@@ -59,7 +59,7 @@ def read_table_batches(
     elif fmt == "json":
         source = json_batches(path, batch_size, nested)
     elif fmt == "parquet":
-        source = parquet_batches(path, batch_size)
+        source = parquet_batches(path, batch_size, nested)
     else:
         raise SourceError(f"unknown source format {fmt!r}", rule="format")
     return _numbered(source, batch_size)
@@ -72,7 +72,7 @@ def source_columns(path: Path, fmt: str, *, options: Mapping[str, Any] | None = 
     keys of the first record (later records may add more).
     """
     if fmt == "parquet":
-        return parquet_columns(path), parquet_problems(path)
+        return parquet_columns(path), parquet_problems(path, nested)
     if fmt == "json":
         return json_columns(path, nested), []
     return csv_columns(path, dict(options or {})), []
