@@ -40,6 +40,9 @@ SAMPLES = {
     "api_url": ("http://127.0.0.1:9/api", "http://127.0.0.1:9/api/"),
     "api_deadline": ("2.5", 2.5),
     "auth_scheme": ("bearer", "Bearer"),
+    "data_report": ("false", False),
+    "quiet": ("yes", True),
+    "progress_interval": ("2.5", 2.5),
 }
 # options whose value is a path, and options that need a partner to be valid
 PATHS = {o.name for o in CORE_OPTIONS if isinstance(o.type, PathValue)}

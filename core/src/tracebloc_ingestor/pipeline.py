@@ -105,6 +105,7 @@ class Pipeline:
         metadata_sink,
         stop: threading.Event | None = None,
         lock_wait: float | None = None,
+        monitor=None,
     ) -> None:
         self.pm = pm
         self.lock_wait = LOCK_WAIT_SECONDS if lock_wait is None else lock_wait
@@ -117,6 +118,8 @@ class Pipeline:
         self.run_id = str(uuid.uuid4())
         self.issues = IssueLog()
         self.started = time.monotonic()
+        # progress display and local data report (tracebloc_ingestor.monitor); None shows nothing
+        self.monitor = monitor
 
     # -- helpers ---------------------------------------------------------------------
 
@@ -128,6 +131,8 @@ class Pipeline:
         batches = self.impl.discover(ctx)
         if batches is None:
             raise RunFailed(f"category {self.category.name!r} discovered no input (discover returned None)", "no_discoverer")
+        if self.monitor is not None:
+            batches = self.monitor.watch(ctx, batches)  # progress per pass; the first pass feeds the data report
         for batch in batches:
             self._check_stop()
             yield batch
@@ -234,6 +239,8 @@ class Pipeline:
         self._db_writer = DatabaseWriter(self.database, background=True)
         rejects = RejectsFile(settings.rejects_path or settings.output_dir / f"{table}.rejects.jsonl")
         self.issues.add_sink(rejects)
+        if self.monitor is not None:
+            self.issues.add_sink(self.monitor.issue)  # the data report groups issues by rule and column
         ctx = RunContext(
             settings=settings,
             run_id=self.run_id,
@@ -293,6 +300,8 @@ class Pipeline:
             else:
                 counters, stats = self._write(ctx, schema, counters, salt)
                 payload_owner = self.run_id
+            if self.monitor is not None:
+                self.monitor.statistics(stats)  # before registration takes the label counts out
             counters, registration = self._register(ctx, stats, counters, payload_owner)
             report = self._report(EXIT_OK, "success", "every record landed and the dataset is registered", counters, registration=registration, **extra)
             return report

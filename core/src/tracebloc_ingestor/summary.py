@@ -52,6 +52,7 @@ class RunReport:
     duration_seconds: float = 0.0
     database: str | None = None
     write_path: str | None = None  # how rows went in: load_data_stream | load_data | insert | sqlite
+    data_report: str | None = None  # the local HTML data report
 
     def to_json(self) -> dict[str, Any]:
         out = attrs.asdict(self, recurse=True)
@@ -100,6 +101,8 @@ def summary_block(report: RunReport) -> str:
         notes.append(f"validation: {report.error_count:,} errors, {report.warning_count:,} warnings")
     if report.rejects_path:
         notes.append(f"rejects report (stays local): {report.rejects_path}")
+    if report.data_report:
+        notes.append(f"data report (stays local): {report.data_report}")
     if report.registration:
         notes.append(f"metadata: {report.registration}")
     lines.extend(f"   {note}" for note in notes)

@@ -15,10 +15,12 @@ from tracebloc_ingestor.api import (
     EXTENSION,
     FILENAME,
     FileCategory,
+    Histogram,
     Integer,
     Numeric,
     Option,
     PathValue,
+    ReportSection,
     TableNameValidator,
     Tally,
     Total,
@@ -80,6 +82,17 @@ class TextIngestor(FileCategory):
             "text_character_buckets": Tally(_buckets(chars, CHAR_BUCKETS, ">=1M")),
             "text_word_buckets": Tally(_buckets(words, WORD_BUCKETS, ">=16k")),
         }
+
+
+    def report_sections(self, ctx: "RunContext", statistics) -> list[ReportSection]:
+        """Exact length distributions of the sound texts (local report only; the registration has buckets)."""
+        facts = [f for f in self._files(ctx).facts.values() if isinstance(f, TextFacts)]
+        if not facts:
+            return []
+        chars = Histogram.of([f.chars for f in facts], title="Characters per text", xlabel="characters")
+        words = Histogram.of([f.words for f in facts], title="Words per text", xlabel="words")
+        text = f"{len(facts):,} texts; mean {sum(f.chars for f in facts) / len(facts):,.0f} characters."
+        return [ReportSection("Text lengths", text, (chars, words))]
 
 
 def _numeric(values: list[int]) -> Numeric:
