@@ -15,7 +15,7 @@ from tracebloc_ingestor import BaseIngestor
 from tracebloc_ingestor.api import BarChart, Histogram, Issue, ReportSection, Table, Thumbnail
 from tracebloc_ingestor.report import charts
 from tracebloc_ingestor.report.profile import MAX_BINS, Bins, DataProfile, TopValues
-from tracebloc_ingestor.testing.runs import run_plugin
+from tracebloc_ingestor.testing.runs import run_plugin, table_flags
 
 HEADER = "ref,age,income,city,joined,note,label\n"
 
@@ -37,15 +37,7 @@ class Demo(BaseIngestor):
 
 def run(tmp_path, lines, plugin=None, environ=None, **flags):
     (tmp_path / "data.csv").write_text(HEADER + "".join(lines), encoding="utf-8")
-    base = {
-        "label_file": str(tmp_path / "data.csv"),
-        "table": "demo",
-        "database_url": f"sqlite:///{tmp_path / 'db.sqlite'}",
-        "output_dir": str(tmp_path / "out"),
-        "batch_size": 16,
-        "quiet": True,
-    }
-    return run_plugin(plugin or Demo(), {**base, **flags}, environ)
+    return run_plugin(plugin or Demo(), table_flags(tmp_path, batch_size=16, quiet=True, **flags), environ)
 
 
 # -- aggregation --------------------------------------------------------------------------
@@ -93,6 +85,16 @@ def test_profile_tells_numbers_dates_text_and_nulls_apart():
     assert (n.kind, n.present, n.nulls, n.minimum, n.maximum) == ("numeric", 4, 2, 1.0, 5.0)
     assert d.kind == "date" and d.nulls == 1
     assert t.kind == "text" and t.top.top(1) == [("x", 3)]
+
+
+def test_a_few_values_that_are_not_numbers_leave_a_column_numeric_and_are_counted():
+    profile = DataProfile()
+    profile.add(pa.record_batch({"n": [str(i) for i in range(500)]}))
+    profile.add(pa.record_batch({"n": [str(i) for i in range(498)] + ["old", "n/a"]}))
+    column = profile.columns["n"]
+    assert (column.kind, column.not_numbers, column.numbers.total) == ("numeric", 2, 998)
+    profile.add(pa.record_batch({"n": ["x"] * 100}))
+    assert column.kind == "text" and column.top.approximate  # counted only from the batch that made it text
 
 
 def test_profile_of_typed_columns_as_parquet_gives_them():

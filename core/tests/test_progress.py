@@ -6,7 +6,7 @@ import io
 
 from tracebloc_ingestor import BaseIngestor
 from tracebloc_ingestor.progress import BarProgress, LogProgress, NullProgress, make_progress
-from tracebloc_ingestor.testing.runs import run_plugin
+from tracebloc_ingestor.testing.runs import run_plugin, table_flags
 
 
 class Demo(BaseIngestor):
@@ -21,14 +21,7 @@ def write_input(folder, rows=60):
 
 def run(tmp_path, **flags):
     write_input(tmp_path)
-    base = {
-        "label_file": str(tmp_path / "data.csv"),
-        "table": "demo",
-        "database_url": f"sqlite:///{tmp_path / 'db.sqlite'}",
-        "output_dir": str(tmp_path / "out"),
-        "batch_size": 20,
-    }
-    return run_plugin(Demo(), {**base, **flags})
+    return run_plugin(Demo(), table_flags(tmp_path, batch_size=20, **flags))
 
 
 class Terminal(io.StringIO):
@@ -70,11 +63,8 @@ def test_quiet_shows_no_progress(tmp_path):
 
 def test_quiet_from_the_environment(tmp_path):
     write_input(tmp_path)
-    flags = {
-        "label_file": str(tmp_path / "data.csv"), "table": "demo", "batch_size": 20,
-        "database_url": f"sqlite:///{tmp_path / 'db.sqlite'}", "output_dir": str(tmp_path / "out"),
-    }
-    report, _out, err = run_plugin(Demo(), flags, {"TRACEBLOC_QUIET": "true", "TRACEBLOC_PROGRESS_INTERVAL": "0"})
+    environ = {"TRACEBLOC_QUIET": "true", "TRACEBLOC_PROGRESS_INTERVAL": "0"}
+    report, _out, err = run_plugin(Demo(), table_flags(tmp_path, batch_size=20), environ)
     assert report.exit_code == 0 and "tb-ingest: validating" not in err
 
 

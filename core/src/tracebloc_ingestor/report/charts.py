@@ -44,10 +44,14 @@ def _data_uri(figure) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def _figure(width: float, height: float):
+def _figure(width: float, height: float, *, left: float = 0.6, title: bool = False):
+    """A figure with margins in inches (a layout engine would cost twice the drawing)."""
     from matplotlib.figure import Figure
 
-    return Figure(figsize=(width, height), dpi=96, layout="constrained")
+    fig = Figure(figsize=(width, height), dpi=96)
+    top = 0.35 if title else 0.12
+    fig.subplots_adjust(left=left / width, right=1 - 0.45 / width, bottom=0.5 / height, top=1 - top / height)
+    return fig
 
 
 def _short(text: str, limit: int = 28) -> str:
@@ -62,9 +66,11 @@ def bar_chart(chart: BarChart) -> str:
     items = sorted(chart.counts.items(), key=lambda kv: (-kv[1], kv[0]))[: chart.limit]
     items.reverse()  # barh draws bottom-up: largest on top
     with matplotlib.rc_context(_STYLE):
-        fig = _figure(5.6, 0.6 + 0.26 * max(len(items), 2))
-        ax = fig.add_subplot()
         labels = [_short(k) for k, _ in items]
+        # about 0.075 in per character of a 9 pt label
+        left = 0.2 + 0.075 * max((len(label) for label in labels), default=1)
+        fig = _figure(5.6, 0.95 + 0.26 * max(len(items), 2) + (0.25 if chart.title else 0), left=left, title=bool(chart.title))
+        ax = fig.add_subplot()
         values = [v for _, v in items]
         bars = ax.barh(range(len(items)), values, color=COLOR)
         ax.set_yticks(range(len(items)), labels)
@@ -84,7 +90,7 @@ def histogram(chart: Histogram, *, dates: bool = False) -> str:
 
     edges: Sequence[float] = chart.edges
     with matplotlib.rc_context(_STYLE):
-        fig = _figure(5.6, 2.5)
+        fig = _figure(5.6, 2.6, left=0.65, title=bool(chart.title))
         ax = fig.add_subplot()
         lefts = list(edges[:-1])
         widths = [b - a for a, b in zip(edges[:-1], edges[1:])]

@@ -196,7 +196,8 @@ class _Page:
         kind = column.kind
         if kind == "numeric":
             edges, counts = column.numbers.edges_and_counts()
-            facts = f"<p>min {_number(column.minimum)} · max {_number(column.maximum)} · mean {_number(column.mean)}</p>"
+            misfits = f" · {column.not_numbers:,} values are not numbers" if column.not_numbers else ""
+            facts = f"<p>min {_number(column.minimum)} · max {_number(column.maximum)} · mean {_number(column.mean)}{misfits}</p>"
             return facts + self.histogram(Histogram(edges, counts))
         if kind == "date":
             edges, counts = column.dates.edges_and_counts()
@@ -210,7 +211,7 @@ class _Page:
             return facts + self.bar(BarChart(dict((_short(k), v) for k, v in column.top.top(15)), limit=15))
         if kind == "long_text":
             edges, counts = column.lengths.edges_and_counts()
-            facts = f"<p>mean length {column.length_total / max(column.present, 1):,.0f} characters</p>"
+            facts = f"<p>mean length {column.length_total / max(column.length_count, 1):,.0f} characters</p>"
             return facts + self.histogram(Histogram(edges, counts, xlabel="characters"))
         return '<p class="note">no values</p>'
 
@@ -307,7 +308,7 @@ def _summary(column: ColumnProfile) -> str:
         return f"{_date(column.first_date)} to {_date(column.last_date)}"
     if kind in ("text", "long_text"):
         approx = "+" if column.top.approximate else ""
-        return f"{column.top.distinct:,}{approx} distinct, mean length {column.length_total / max(column.present, 1):,.0f}"
+        return f"{column.top.distinct:,}{approx} distinct, mean length {column.length_total / max(column.length_count, 1):,.0f}"
     return ""
 
 

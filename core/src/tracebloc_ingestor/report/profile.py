@@ -31,6 +31,10 @@ MAX_COLUMNS = 500
 EXAMPLES_PER_GROUP = 5
 MAX_ISSUE_GROUPS = 500
 MAX_SHOWN_TEXT = 80
+NUMBER_PATTERN = r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$"
+#: the share of values of a numeric-looking text column that may fail to read as numbers
+MAX_MISFIT_SHARE = 0.01
+PROBE_VALUES = 64
 
 
 class Bins:
@@ -172,6 +176,9 @@ class ColumnProfile:
         self.top = TopValues()
         self.lengths = Bins()
         self.length_total = 0
+        self.length_count = 0  # values whose length was counted (text only)
+        self.counted_from_start: bool | None = None  # whether text counting began with the first value
+        self.not_numbers = 0  # values of a numeric column that are not numbers
         self.arrow_type = ""
 
     # -- feeding ---------------------------------------------------------------------
@@ -204,27 +211,66 @@ class ColumnProfile:
             self._add_text(text)
 
     def _add_text(self, array: pa.Array) -> None:
-        trimmed = pc.utf8_trim_whitespace(array)
-        empty = pc.fill_null(pc.equal(trimmed, ""), True)
-        values = pc.filter(trimmed, pc.invert(empty))
+        empty = pc.fill_null(pc.equal(array, ""), True)
+        values = pc.filter(array, pc.invert(empty))
         self.nulls += len(array) - len(values)
         self.present += len(values)
         if not len(values):
             return
-        if self.numeric_ok:
-            try:
-                self._add_numbers(values.cast(pa.float64()))
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                self.numeric_ok = False
-        if self.date_ok and not self.numeric_ok:
-            try:
-                self._add_dates(values.cast(pa.timestamp("s")))
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                self.date_ok = False
+        if self.numeric_ok and (self._parsed(values, pa.float64(), self._add_numbers) or self._mostly_numbers(values)):
+            return  # numbers: their values and lengths are not shown
+        self.numeric_ok = False
+        if self.date_ok and self._parsed(values, pa.timestamp("s"), self._add_dates):
+            return
+        if self.date_ok or self.counted_from_start is None:
+            # counting starts with the first batch that is neither numbers nor dates
+            self.counted_from_start = self.present == len(values)
+            self.top.approximate = self.top.approximate or not self.counted_from_start
+        self.date_ok = False
         self.top.add(values)
         lengths = pc.utf8_length(values).to_numpy(zero_copy_only=False).astype(np.float64)
         self.lengths.add(lengths)
         self.length_total += int(lengths.sum())
+        self.length_count += len(values)
+
+    def _mostly_numbers(self, values: pa.Array) -> bool:
+        """A few values that are not numbers (a validation error) leave a numeric column numeric."""
+        looks = pc.match_substring_regex(values, NUMBER_PATTERN)
+        misfits = len(values) - pc.sum(looks).as_py()
+        if self.not_numbers + misfits > MAX_MISFIT_SHARE * self.present:
+            return False
+        try:
+            numbers = pc.utf8_trim_whitespace(pc.filter(values, looks)).cast(pa.float64())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return False
+        self.not_numbers += misfits
+        self._add_numbers(numbers)
+        return True
+
+    @staticmethod
+    def _parsed(values: pa.Array, kind: pa.DataType, add) -> bool:
+        """Whether every value reads as ``kind`` (also after trimming spaces); if so, ``add`` them."""
+        # a failing cast of a whole batch is slow: a few values tell most text columns apart
+        if len(values) > PROBE_VALUES and not ColumnProfile._readable(values.slice(0, PROBE_VALUES), kind):
+            return False
+        for attempt in (values, None):
+            try:
+                parsed = (attempt if attempt is not None else pc.utf8_trim_whitespace(values)).cast(kind)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                continue
+            add(parsed)
+            return True
+        return False
+
+    @staticmethod
+    def _readable(values: pa.Array, kind: pa.DataType) -> bool:
+        for attempt in (values, pc.utf8_trim_whitespace(values)):
+            try:
+                attempt.cast(kind)
+                return True
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                continue
+        return False
 
     def _add_numbers(self, values: pa.Array) -> None:
         data = values.to_numpy(zero_copy_only=False)
@@ -261,7 +307,7 @@ class ColumnProfile:
             return "numeric"
         if self.date_ok and self.first_date is not None:
             return "date"
-        mean_length = self.length_total / self.present if self.present else 0
+        mean_length = self.length_total / self.length_count if self.length_count else 0
         return "text" if mean_length <= 40 else "long_text"
 
     @property
