@@ -272,3 +272,24 @@ def test_template_runs_as_copied(tmp_path, category, table, files):
     assert "📊 INGESTION SUMMARY 📊" in proc.stdout
     stored = [n for n in os.listdir(folder / "tracebloc-output" / "shared" / table) if not n.startswith(".")]
     assert len(stored) == files
+
+
+def test_the_local_data_report_shows_a_few_thumbnails_per_label(tmp_path, sqlite_url, kit):
+    import base64
+    import io
+    import re
+
+    config = kit.templates / "image_classification" / "ingest.yaml"
+    report, out, err = kit.ingest(ImageClassification(), flags(tmp_path, sqlite_url, config_path=str(config)))
+    assert report.exit_code == 0, out + err
+    page = Path(report.data_report).read_text(encoding="utf-8")
+    assert "Sample images" in page and "at most 3 per label" in page
+    thumbs = re.findall(r'<figure class="thumb"><img src="data:image/png;base64,([^"]+)" alt="([^"]*)">', page)
+    assert sorted(caption for _, caption in thumbs) == ["circle"] * 3 + ["square"] * 3
+    for data, _ in thumbs:
+        with Image.open(io.BytesIO(base64.b64decode(data))) as im:
+            assert im.format == "PNG" and max(im.size) <= 128
+    for name in ("Image modes", "Image resolutions", "Image formats"):
+        assert name in page
+    payload = json.loads((tmp_path / "out" / "shapes_sample.registration.json").read_text())["payload"]
+    assert "thumbnail" not in json.dumps(payload).lower()
