@@ -236,3 +236,12 @@ def test_the_off_switch_wins_over_the_environment(tmp_path):
     settings = load_settings({"data_report": False, "quiet": False}, {"TRACEBLOC_DATA_REPORT": "true", "TRACEBLOC_QUIET": "true"}, cwd=tmp_path)
     assert settings.data_report is False and settings.quiet is False
     assert settings.origins["data_report"] == "--data-report"
+
+
+def test_without_matplotlib_every_chart_is_a_titled_table(tmp_path, monkeypatch):
+    monkeypatch.setattr(charts, "available", lambda: False)
+    report, _out, _err = run(tmp_path, rows(), Sectioned())
+    html = page_of(report)
+    assert "data:image/svg+xml" not in html
+    assert "<h4>Bars</h4>" in html and "<h4>Spread</h4>" in html and "<td>Berlin</td>" in html
+    assert 'pip install &quot;tracebloc-ingestor[report]&quot;' in html

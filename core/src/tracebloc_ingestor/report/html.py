@@ -91,7 +91,8 @@ class _Page:
 
     def bar(self, chart: BarChart) -> str:
         table = _table(["value", "count"], [(_short(k), f"{v:,}") for k, v in sorted(chart.counts.items(), key=lambda kv: (-kv[1], kv[0]))[: chart.limit]])
-        return self.figure(charts.bar_chart, chart) + (table if not self.draw else _details("numbers", table))
+        drawn = self.figure(charts.bar_chart, chart)
+        return drawn + (_details("numbers", table) if drawn else _caption(chart) + table)
 
     def histogram(self, chart: Histogram, *, dates: bool = False) -> str:
         if not chart.counts:
@@ -100,7 +101,7 @@ class _Page:
         rows = [(f"{show(a)} – {show(b)}", f"{n:,}") for a, b, n in zip(chart.edges[:-1], chart.edges[1:], chart.counts)]
         table = _table(["range", "count"], rows)
         drawn = self.figure(lambda c: charts.histogram(c, dates=dates), chart)
-        return drawn + (table if not drawn else _details("numbers", table))
+        return drawn + (_details("numbers", table) if drawn else _caption(chart) + table)
 
     def item(self, item) -> str:
         if isinstance(item, BarChart):
@@ -310,6 +311,11 @@ def _summary(column: ColumnProfile) -> str:
         approx = "+" if column.top.approximate else ""
         return f"{column.top.distinct:,}{approx} distinct, mean length {column.length_total / max(column.length_count, 1):,.0f}"
     return ""
+
+
+def _caption(chart) -> str:
+    """The chart's title above its table, when there is no drawing to carry it."""
+    return f"<h4>{_e(chart.title)}</h4>" if chart.title else ""
 
 
 def _example(example: Mapping[str, Any]) -> str:
