@@ -134,8 +134,12 @@ def test_tb_report_sections(tmp_path):
             seen.append((ctx.phase, statistics["labels"].counts))
             return [ReportSection("Audit trail", "checked by the audit plugin", (Table(("rule",), [("no PII",)]),))]
 
+        @hookimpl
+        def tb_finish(self, ctx, report):
+            seen.append("finish")  # after the report: a plugin's state is still there for its sections
+
     report, _ = run(tmp_path, MemoryCategory(), Audit())
-    assert report.exit_code == 0 and seen == [("write", {"a": 2, "b": 1})]
+    assert report.exit_code == 0 and seen == [("write", {"a": 2, "b": 1}), "finish"]
     page = Path(report.data_report).read_text(encoding="utf-8")
     assert "Audit trail" in page and "checked by the audit plugin" in page and "<td>no PII</td>" in page
 

@@ -1,9 +1,9 @@
 """What a run shows of itself locally: the progress display and the HTML data report.
 
 The pipeline hands every batch of every pass through :meth:`RunMonitor.watch`, every
-issue to :meth:`RunMonitor.issue` and the merged statistics to
-:meth:`RunMonitor.statistics`; the runner calls :meth:`RunMonitor.finish` with the
-run's report, which writes the HTML file. Nothing here sends anything anywhere, and
+issue to :meth:`RunMonitor.issue`, the merged statistics to :meth:`RunMonitor.statistics`
+and, before the category's ``finish``, the run's report to :meth:`RunMonitor.write`,
+which writes the HTML file; the runner's :meth:`RunMonitor.finish` names it in the report. Nothing here sends anything anywhere, and
 nothing here can fail a run: a report that cannot be written is logged and named.
 """
 
@@ -40,6 +40,7 @@ class RunMonitor:
         self._statistics: dict[str, Any] = {}
         self._passes = 0
         self._records = 0
+        self._written = False
 
     # -- fed by the pipeline ------------------------------------------------------------
 
@@ -74,18 +75,23 @@ class RunMonitor:
 
     # -- at the end ---------------------------------------------------------------------
 
-    def finish(self, report):
-        """Write the data report (when enabled and data was looked at); return the report naming it."""
+    def write(self, report) -> None:
+        """Write the data report (when enabled and data was looked at); a failure is logged, never raised."""
+        self._written = False
         if self.report_path is None or self.ctx is None and not (self.profile and self.profile.issues.groups):
-            return report
+            return
         try:
             self._write(report)
         except Exception as exc:  # the run's outcome stands without its report
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
             log.warning("the data report could not be written to %s: %s", self.report_path, reason)
             log.debug("data report failed", exc_info=True)
-            return report
-        return attrs.evolve(report, data_report=str(self.report_path))
+            return
+        self._written = True
+
+    def finish(self, report):
+        """``report`` naming the data report when one was written."""
+        return attrs.evolve(report, data_report=str(self.report_path)) if self._written else report
 
     def sections(self) -> tuple[list, list[str]]:
         """The category's and the behaviour plugins' report sections, and notes on those that failed."""

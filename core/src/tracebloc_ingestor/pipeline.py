@@ -337,6 +337,8 @@ class Pipeline:
         finally:
             rejects.close()
             if report is not None:
+                if self.monitor is not None:
+                    self.monitor.write(report)  # the local data report, before the category releases its state
                 self._finish(ctx, report)
             for helper in (self._identity, self._db_writer):
                 helper.close()  # writer thread, temporary files
