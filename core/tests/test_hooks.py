@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from tracebloc_ingestor import hookspecs
-from tracebloc_ingestor.api import Category, CategorySpec, Issue, Option, TableSchema, hookimpl
+from tracebloc_ingestor.api import Category, CategorySpec, Issue, Option, ReportSection, Table, TableSchema, hookimpl
 from tracebloc_ingestor.loader import DuplicatePluginError, category_table, new_plugin_manager, register_builtin
 from tracebloc_ingestor.runner import run_ingestion
 from tracebloc_ingestor.stats import Tally
@@ -123,6 +123,25 @@ def test_tb_finish(tmp_path):
 
     report, _ = run(tmp_path, Broken(), Audit())
     assert report.exit_code == 0 and ended == [("category", "success"), ("success", 0)]
+
+
+def test_tb_report_sections(tmp_path):
+    seen = []
+
+    class Audit:
+        @hookimpl
+        def tb_report_sections(self, ctx, statistics):
+            seen.append((ctx.phase, statistics["labels"].counts))
+            return [ReportSection("Audit trail", "checked by the audit plugin", (Table(("rule",), [("no PII",)]),))]
+
+        @hookimpl
+        def tb_finish(self, ctx, report):
+            seen.append("finish")  # after the report: a plugin's state is still there for its sections
+
+    report, _ = run(tmp_path, MemoryCategory(), Audit())
+    assert report.exit_code == 0 and seen == [("write", {"a": 2, "b": 1}), "finish"]
+    page = Path(report.data_report).read_text(encoding="utf-8")
+    assert "Audit trail" in page and "checked by the audit plugin" in page and "<td>no PII</td>" in page
 
 
 def test_tb_options(tmp_path):
@@ -279,7 +298,10 @@ def test_a_category_the_host_cannot_accept_is_named_with_the_allowed_values(tmp_
     assert "plugin 'test:0'" in report.message  # the plugin is named
 
 
-STAGES = ("check_options", "start", "discover", "validate", "validate_end", "table_schema", "transform_batch", "load", "describe", "finish")
+STAGES = (
+    "check_options", "start", "discover", "validate", "validate_end", "table_schema", "transform_batch", "load", "describe",
+    "report_sections", "finish",
+)
 
 
 def test_every_category_stage_has_a_documentation_heading():

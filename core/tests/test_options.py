@@ -43,6 +43,9 @@ SAMPLES = {
     "auth_scheme": ("bearer", "Bearer"),
     "columns": ("age, city", ("age", "city")),
     "json_nested": ("FLATTEN", "flatten"),
+    "data_report": ("false", False),
+    "quiet": ("yes", True),
+    "progress_interval": ("2.5", 2.5),
 }
 # options whose value is a path, and options that need a partner to be valid
 PATHS = {o.name for o in CORE_OPTIONS if isinstance(o.type, PathValue)}

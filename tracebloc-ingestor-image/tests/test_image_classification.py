@@ -285,3 +285,22 @@ def test_an_image_listed_with_two_labels_is_refused_naming_both_rows(tmp_path, s
     assert conflicts == [("conflicting_label", 8, "images/img0.jpg")]
     assert "row 1 with another label" in report.issues[0].message and "cat" not in report.issues[0].message
     assert not kit.has_table(sqlite_url, "pics")
+def test_the_local_data_report_shows_a_few_thumbnails_per_label(tmp_path, sqlite_url, kit):
+    import base64
+    import io
+    import re
+
+    config = kit.templates / "image_classification" / "ingest.yaml"
+    report, out, err = kit.ingest(ImageClassification(), flags(tmp_path, sqlite_url, config_path=str(config)))
+    assert report.exit_code == 0, out + err
+    page = Path(report.data_report).read_text(encoding="utf-8")
+    assert "Sample images" in page and "at most 3 per label" in page
+    thumbs = re.findall(r'<figure class="thumb"><img src="data:image/png;base64,([^"]+)" alt="([^"]*)">', page)
+    assert sorted(caption for _, caption in thumbs) == ["circle"] * 3 + ["square"] * 3
+    for data, _ in thumbs:
+        with Image.open(io.BytesIO(base64.b64decode(data))) as im:
+            assert im.format == "PNG" and max(im.size) <= 128
+    for name in ("Image modes", "Image resolutions", "Image formats"):
+        assert name in page
+    payload = json.loads((tmp_path / "out" / "shapes_sample.registration.json").read_text())["payload"]
+    assert "thumbnail" not in json.dumps(payload).lower()

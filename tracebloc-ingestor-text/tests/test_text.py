@@ -422,3 +422,14 @@ def test_vocabulary_reads_dict_unigram_and_added_tokens(tmp_path):
         (tmp_path / "bad.json").write_text(body)
         with pytest.raises(TokenizerProblem):
             read_tokenizer(tmp_path / "bad.json")
+
+
+def test_the_local_data_report_has_exact_length_histograms(tmp_path, sqlite_url):
+    config = TEMPLATES / "text_classification" / "ingest.yaml"
+    report, out, err = ingest("text_classification", flags_for(tmp_path, sqlite_url, config_path=str(config)))
+    assert report.exit_code == 0, out + err
+    page = Path(report.data_report).read_text(encoding="utf-8")
+    texts = sorted((TEMPLATES / "text_classification" / "texts").glob("*.txt"))
+    mean = sum(len(p.read_text(encoding="utf-8")) for p in texts) / len(texts)
+    assert "Text lengths" in page and f"{len(texts):,} texts; mean {mean:,.0f} characters." in page
+    assert "Characters per text" in page and "Words per text" in page

@@ -381,3 +381,17 @@ def test_sequence_column_option(tmp_path, sqlite_url):
     renamed = body.replace("series", "data_id")
     report, _ = run_csv(tmp_path, sqlite_url, TimeSeriesClassification(), renamed, time_column="step", sequence_column="data_id")
     assert where(report) == {(None, "data_id", "column_name")}
+
+
+def test_the_local_data_report_describes_the_series(tmp_path, sqlite_url):
+    for category, text in (
+        ("time_series_classification", "sequences of"),
+        ("time_series_forecasting", "One series of 31 time steps from 2024-01-01 00:00 to 2024-01-31 00:00."),
+    ):
+        plugin, _table, _count = SAMPLES[category]
+        flags = {"config_path": str(TEMPLATES / category / "ingest.yaml"), "database_url": sqlite_url, "output_dir": str(tmp_path / category)}
+        report, out, err = ingest(plugin(), flags)
+        assert report.exit_code == 0, out + err
+        page = Path(report.data_report).read_text(encoding="utf-8")
+        assert text in page, category
+    assert "Time steps per sequence" in Path(tmp_path / "time_series_classification").joinpath("activity_sample.report.html").read_text(encoding="utf-8")

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from .markers import EXPORTS_GROUP, hookimpl
 
-__version__ = "1.0.0.dev0"
+__version__ = "1.0.0"
 
 _API = (
     "BaseIngestor", "CSVIngestor", "JSONIngestor", "Category", "CategorySpec", "CategoryError", "FileCategory",

@@ -39,6 +39,7 @@ from .options import (
     options_reference,
 )
 from .reading import SourceError, read_table_batches
+from .report.sections import BarChart, Histogram, ReportSection, Table, Thumbnail
 from .schema import FRAMEWORK_COLUMNS, Column, SchemaError, SqlType, TableSchema, check_column_name, parse_sql_type
 from .stats import Numeric, Stat, Tally, Total, merge_stats
 from .summary import RunReport
@@ -104,6 +105,12 @@ __all__ = [
     "Numeric",
     "merge_stats",
     "bucket_id",
+    # the local data report
+    "ReportSection",
+    "BarChart",
+    "Histogram",
+    "Table",
+    "Thumbnail",
     # files
     "FileStore",
     "FileStoreError",

@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .files.store import FileStore
     from .issues import Issue
     from .options import OptionValues
+    from .report.sections import ReportSection
     from .schema import TableSchema
     from .stats import Stat
     from .summary import RunReport
@@ -186,6 +187,17 @@ class Category:
 
     def describe(self, ctx: "RunContext", batch: "pa.RecordBatch") -> "Mapping[str, Stat] | None":
         """Fold one loaded batch into mergeable statistics (aggregates only)."""
+        return None
+
+    def report_sections(self, ctx: "RunContext", statistics: "Mapping[str, Stat]") -> "Iterable[ReportSection] | None":
+        """Sections of the local HTML data report that only this category can draw (thumbnails, lengths).
+
+        Called once at the end of a run that read data, with the merged ``describe``
+        statistics (empty when nothing was written). The core already shows every
+        column, the labels, the issues and each statistic; return
+        :class:`~tracebloc_ingestor.api.ReportSection` records for anything else. The
+        report stays local: values may appear in it.
+        """
         return None
 
     def finish(self, ctx: "RunContext", report: "RunReport") -> None:

@@ -184,5 +184,12 @@ def list_plugins(as_json: bool) -> None:
         click.echo(f"  {dist} {version}: {', '.join(sorted(names))}")
 
 
+# tb-ingest new / tb-ingest categories
+from .commands import categories_command, new_command  # noqa: E402
+
+main.add_command(new_command)
+main.add_command(categories_command)
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -40,6 +40,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .context import RunContext
     from .issues import Issue
     from .options import Option
+    from .report.sections import ReportSection
     from .stats import Stat
     from .summary import RunReport
 
@@ -152,6 +153,22 @@ def tb_describe(ctx: "RunContext", batch: "pa.RecordBatch") -> "Mapping[str, Sta
     merged by name with the category's own. The key ``labels`` holds label counts (a
     ``Tally``); the others become ``meta_data`` of the registration. Never put a cell
     value, file name or free text into a statistic that leaves the cluster.
+
+    .. versionadded:: 1.0
+    """
+
+
+@hookspec
+def tb_report_sections(ctx: "RunContext", statistics: "Mapping[str, Stat]") -> "Iterable[ReportSection] | None":
+    """Add sections to the local HTML data report (never sent anywhere).
+
+    Called once at the end of a run that read data, after the category's
+    ``report_sections`` stage; ``statistics`` are the merged results of ``describe``
+    (empty when nothing was written). Return
+    :class:`~tracebloc_ingestor.api.ReportSection` records of charts, tables and
+    thumbnails; the core draws and embeds them. The report stays in the cluster, so a
+    section may show values. An exception is logged and named in the report; the run's
+    outcome stands.
 
     .. versionadded:: 1.0
     """

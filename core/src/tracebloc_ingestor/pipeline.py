@@ -117,6 +117,7 @@ class Pipeline:
         metadata_sink,
         stop: threading.Event | None = None,
         lock_wait: float | None = None,
+        monitor=None,
     ) -> None:
         self.pm = pm
         self.lock_wait = LOCK_WAIT_SECONDS if lock_wait is None else lock_wait
@@ -130,6 +131,8 @@ class Pipeline:
         self.issues = IssueLog()
         self.started = time.monotonic()
         self._stats = None  # the run's RunStats, once the context exists
+        # progress display and local data report (tracebloc_ingestor.monitor); None shows nothing
+        self.monitor = monitor
 
     # -- helpers ---------------------------------------------------------------------
 
@@ -141,6 +144,8 @@ class Pipeline:
         batches = self.impl.discover(ctx)
         if batches is None:
             raise RunFailed(f"category {self.category.name!r} discovered no input (discover returned None)", "no_discoverer")
+        if self.monitor is not None:
+            batches = self.monitor.watch(ctx, batches)  # progress per pass; the first pass feeds the data report
         for batch in batches:
             self._check_stop()
             yield batch
@@ -259,6 +264,8 @@ class Pipeline:
         rejects = RejectsFile(settings.rejects_path or settings.output_dir / f"{table}.rejects.jsonl")
         rejects.discard_stale()  # an earlier run's report must not sit beside this run's outcome
         self.issues.add_sink(rejects)
+        if self.monitor is not None:
+            self.issues.add_sink(self.monitor.issue)  # the data report groups issues by rule and column
         ctx = RunContext(
             settings=settings,
             run_id=self.run_id,
@@ -330,6 +337,8 @@ class Pipeline:
             else:
                 counters, stats = self._write(ctx, schema, counters, salt)
                 payload_owner = self.run_id
+            if self.monitor is not None:
+                self.monitor.statistics(stats)  # before registration takes the label counts out
             counters, registration = self._register(ctx, stats, counters, payload_owner)
             report = self._report(EXIT_OK, "success", "every record landed and the dataset is registered", counters, registration=registration, **extra)
             return report
@@ -370,6 +379,8 @@ class Pipeline:
         finally:
             rejects.close()
             if report is not None:
+                if self.monitor is not None:
+                    self.monitor.write(report)  # the local data report, before the category releases its state
                 self._finish(ctx, report)
             for helper in (self._identity, self._db_writer):
                 helper.close()  # writer thread, temporary files

@@ -261,8 +261,12 @@ def run_ingestion(
 
         database = Database(settings.database_url_or_default(), retry_deadline=settings.db_retry_deadline)
         sink = _metadata_sink(settings)
+        from .monitor import run_monitor
+
+        monitor = run_monitor(settings, category, pm, err)  # progress display and the local HTML data report
         with sigterm_stops(stop):
-            report = Pipeline(pm, settings, category, database=database, metadata_sink=sink, stop=stop).run()
+            report = Pipeline(pm, settings, category, database=database, metadata_sink=sink, stop=stop, monitor=monitor).run()
+        report = monitor.finish(report)
     except Exception as exc:  # an unexpected failure still ends with a summary and exit 1
         log.debug("run failed", exc_info=True)
         report = RunReport(

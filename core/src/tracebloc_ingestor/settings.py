@@ -21,7 +21,7 @@ import sqlalchemy
 from sqlalchemy.engine import make_url
 
 from .config_file import ConfigError, Problem, read_config, usable_part
-from .options import DERIVED, Choice, Integer, Names, Number, Option, OptionError, OptionType, OptionValues, PathValue, Text, option_clashes
+from .options import DERIVED, Boolean, Choice, Integer, Names, Number, Option, OptionError, OptionType, OptionValues, PathValue, Text, option_clashes
 from .schema import SchemaError, check_column_name, parse_sql_type
 
 __all__ = [
@@ -122,6 +122,14 @@ CORE_OPTIONS: tuple[Option, ...] = (
     _core("metadata_out", "Where the offline registration JSON goes", type=PathValue("cwd")),
     _core("report_path", "Write a machine-readable JSON report here", flag="--report", type=PathValue("cwd")),
     _core("rejects_path", "Local rejects report (JSON lines, with values)", flag="--rejects", type=PathValue("cwd")),
+    _core("data_report", "Write the local HTML data report (charts of the data and the issues; stays local)",
+          env="TRACEBLOC_DATA_REPORT", type=Boolean(), default=True),
+    _core("report_html", "Where the HTML data report goes (default <output dir>/<table>.report.html)",
+          env="TRACEBLOC_REPORT_HTML", type=PathValue("cwd")),
+    _core("quiet", "Show no progress (by default a bar on a terminal, plain lines in a log)",
+          env="TRACEBLOC_QUIET", type=Boolean(), default=False),
+    _core("progress_interval", "Seconds between progress lines when the output is not a terminal (0: every batch)",
+          env="TRACEBLOC_PROGRESS_INTERVAL", type=Number(minimum=0), default=10.0),
     _core("database_url", "A full SQLAlchemy URL; overrides the MYSQL_*/DB_* variables", env="DATABASE_URL", secret=True, metavar="URL"),
     _core("mysql_host", "Database host; unset: an embedded SQLite file", env="MYSQL_HOST", flag=None),
     _core("mysql_port", "Database port", env="MYSQL_PORT", flag=None, type=Integer(1, 65535), default=3306),
@@ -217,6 +225,10 @@ class Settings:
     metadata_out: Path | None = attrs.field(default=None, converter=_optional_path)
     report_path: Path | None = attrs.field(default=None, converter=_optional_path)
     rejects_path: Path | None = attrs.field(default=None, converter=_optional_path)
+    data_report: bool = True
+    report_html: Path | None = attrs.field(default=None, converter=_optional_path)
+    quiet: bool = False
+    progress_interval: float = 10.0
     # database
     database_url: str | None = attrs.field(default=None, repr=False)
     mysql_host: str | None = None
@@ -409,8 +421,8 @@ class _Loader:
         self.values[field] = value
         self.origins[field] = origin
 
-    def field(self, field: str, default: Any, parse: Callable[[Any, str], Any], *yaml_keys: str) -> Any:
-        raw, origin, kind = self.pick(field, *yaml_keys)
+    def field(self, field: str, default: Any, parse: Callable[[Any, str], Any], *yaml_keys: str, option: Option | None = None) -> Any:
+        raw, origin, kind = self.pick(field, *yaml_keys, option=option)
         if raw is _UNSET:
             self.set(field, default, "default")
             return default
@@ -428,7 +440,7 @@ class _Loader:
         """A core setting declared in CORE_OPTIONS, read in every form it has."""
         option = _CORE[field]
         parse = parse or (lambda raw, kind: option.type.parse(raw))
-        return self.field(field, option.default, parse, *option.yaml_path)
+        return self.field(field, option.default, parse, *option.yaml_path, option=option)
 
     def path_field(self, field: str, base: Path, *yaml_keys: str, option: Option | None = None) -> Path | None:
         raw, origin, kind = self.pick(field, *yaml_keys, option=option)
@@ -615,8 +627,10 @@ def load_settings(
     output_dir = ld.path_field("output_dir", cwd)
     if output_dir is None:
         ld.set("output_dir", cwd / "tracebloc-output", "default")
-    for name in ("metadata_out", "report_path", "rejects_path"):
+    for name in ("metadata_out", "report_path", "rejects_path", "report_html"):
         ld.path_field(name, cwd)
+    for name in ("data_report", "quiet", "progress_interval"):
+        ld.core(name)
 
     # database
     ld.core("database_url", parse=_database_url)

@@ -65,6 +65,7 @@ class RunReport:
     files: FilesNote | None = None  # file-bearing runs: the dataset's folder and what it holds
     reader: str | None = None  # how the source table was read, e.g. "Parquet (by its content, ...)"
     null_counts: Mapping[str, int] = attrs.field(factory=dict)  # missing values stored as NULL, per column
+    data_report: str | None = None  # the local HTML data report
 
     def to_json(self) -> dict[str, Any]:
         out = attrs.asdict(self, recurse=True)
@@ -125,6 +126,8 @@ def summary_block(report: RunReport) -> str:
         notes.append(f"files: {f.folder}{where}: {held}")
     if report.rejects_path:
         notes.append(f"rejects report (stays local): {report.rejects_path}")
+    if report.data_report:
+        notes.append(f"data report (stays local): {report.data_report}")
     if report.registration:
         notes.append(f"metadata: {report.registration}")
     if report.status == "config_error":

@@ -13,17 +13,44 @@ import functools
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, ClassVar, Iterable
 
-from tracebloc_ingestor.api import FileCategory, Issue, TableNameValidator, Tally, Total
+from tracebloc_ingestor.api import (
+    FILE,
+    MEMBER,
+    FileCategory,
+    Issue,
+    PathProblem,
+    ReportSection,
+    TableNameValidator,
+    Tally,
+    Thumbnail,
+    Total,
+    member_path,
+)
 
 from .checks import IMAGE_EXTENSIONS, ImageFacts, inspect_image
 from .options import COMMON, ImageOptions
-from .process import conform
+from .process import conform, thumbnail
 
 if TYPE_CHECKING:  # pragma: no cover
     from tracebloc_ingestor.api import RunContext
 
 # Byte-size buckets of the images, for the registration (no single size leaves).
 SIZE_BUCKETS = ((16 << 10, "<16KiB"), (64 << 10, "16-64KiB"), (256 << 10, "64-256KiB"), (1 << 20, "256KiB-1MiB"), (4 << 20, "1-4MiB"))
+
+
+# Thumbnails in the local data report: a few per label, found in the first batches.
+THUMBNAILS = 12
+THUMBNAILS_PER_LABEL = 3
+SAMPLE_BATCHES = 20
+
+
+class _Samples:
+    """Sound images picked for thumbnails: (path inside the folder, caption)."""
+
+    def __init__(self) -> None:
+        self.picked: list[tuple[str, str]] = []
+        self.per_label: dict[str, int] = {}
+        self.batches = 0
 
 
 class _Reference:
@@ -65,6 +92,43 @@ class ImageIngestor(FileCategory):
             elif options.target_size is None:
                 issues.append(Issue("target_size", f"resize_policy {options.resize_policy!r} needs target_size [width, height]"))
         return issues
+
+    def validate(self, ctx: "RunContext", batch) -> Iterable[Issue]:
+        issues = list(super().validate(ctx, batch))
+        self._pick_samples(ctx, batch)
+        return issues
+
+    def _pick_samples(self, ctx: "RunContext", batch) -> None:
+        samples = ctx.state(f"image-samples:{self.category}", _Samples)
+        samples.batches += 1
+        names = batch.schema.names
+        if len(samples.picked) >= THUMBNAILS or samples.batches > SAMPLE_BATCHES or MEMBER not in names:
+            return
+        label = self.label_column(ctx)
+        labels = batch.column(label).to_pylist() if label in names else [None] * batch.num_rows
+        for member, rel, value in zip(batch.column(MEMBER).to_pylist(), batch.column(FILE).to_pylist(), labels):
+            key = "" if value is None else str(value).strip()
+            if member is None or self.file_facts(ctx, rel) is None or samples.per_label.get(key, 0) >= THUMBNAILS_PER_LABEL:
+                continue
+            samples.per_label[key] = samples.per_label.get(key, 0) + 1
+            samples.picked.append((member, key or member))
+            if len(samples.picked) >= THUMBNAILS:
+                return
+
+    def report_sections(self, ctx: "RunContext", statistics) -> list[ReportSection]:
+        """Thumbnails of a few sound images, at most three per label (local report only)."""
+        samples = ctx.state(f"image-samples:{self.category}", _Samples)
+        folder = self.folder(ctx)
+        thumbs = []
+        for member, caption in samples.picked:
+            try:
+                thumbs.append(Thumbnail(thumbnail(member_path(folder, member)), caption))
+            except (OSError, ValueError, PathProblem):
+                continue  # gone or unreadable since it was checked: the report shows the others
+        if not thumbs:
+            return []
+        text = f"{len(thumbs)} of the images, at most {THUMBNAILS_PER_LABEL} per label, as found in the manifest."
+        return [ReportSection("Sample images", text, thumbs)]
 
     def inspect(self, ctx: "RunContext", path: Path) -> ImageFacts:
         options = ImageOptions.of(ctx)

@@ -59,3 +59,15 @@ def _fit(size: tuple[int, int], target: tuple[int, int]) -> tuple[int, int]:
 def _black(im: Image.Image):
     bands = len(im.getbands())
     return 0 if bands == 1 else (0,) * bands
+
+
+def thumbnail(path: Path, size: int = 128) -> bytes:
+    """A PNG of the image at ``path`` fitting ``size`` x ``size`` (for the local data report)."""
+    with Image.open(path, formats=("JPEG", "PNG")) as im:
+        im.draft("RGB", (size, size))  # JPEG: decode at a fraction of the size
+        im.thumbnail((size, size))
+        if im.mode not in ("1", "L", "LA", "P", "RGB", "RGBA"):
+            im = im.convert("RGB")
+        out = io.BytesIO()
+        im.save(out, format="PNG", optimize=True)
+        return out.getvalue()

@@ -27,12 +27,14 @@ from tracebloc_ingestor.api import (
     CopyJob,
     FileCategory,
     FileProblem,
+    Histogram,
     Integer,
     Issue,
     Names,
     Numeric,
     Option,
     PathValue,
+    ReportSection,
     TableNameValidator,
     Tally,
     Total,
@@ -321,6 +323,17 @@ class TextIngestor(FileCategory):
             for position, name in enumerate(layout.names):
                 out[f"{name}_characters"] = _numeric([f.parts[position] for f in facts if len(f.parts) > position])
         return out
+
+
+    def report_sections(self, ctx: "RunContext", statistics) -> list[ReportSection]:
+        """Exact length distributions of the sound texts (local report only; the registration has buckets)."""
+        facts = [f for f in self._files(ctx).facts.values() if isinstance(f, TextFacts)]
+        if not facts:
+            return []
+        chars = Histogram.of([f.chars for f in facts], title="Characters per text", xlabel="characters")
+        words = Histogram.of([f.words for f in facts], title="Words per text", xlabel="words")
+        text = f"{len(facts):,} texts; mean {sum(f.chars for f in facts) / len(facts):,.0f} characters."
+        return [ReportSection("Text lengths", text, (chars, words))]
 
 
 def _numeric(values: list[int]) -> Numeric:

@@ -18,8 +18,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from tracebloc_ingestor.api import (
     ROW,
+    BarChart,
+    Column,
+    Histogram,
     Issue,
     Option,
+    ReportSection,
     TableSchema,
     Tally,
     Text,
@@ -48,6 +52,7 @@ class _Sequences:
     def __init__(self) -> None:
         self.first: dict[str, tuple[str, int]] = {}
         self.last = SeriesTracker()
+        self.lengths: dict[str, int] = {}  # rows per sequence, for the local data report
         self.time_type: "SqlType | None" = None
         self.inference = TypeInference()
         self.described = False
@@ -161,6 +166,9 @@ class TimeSeriesClassification(TimeColumnIngestor):
         table = table.filter(keep)
         if table.num_rows == 0:
             return
+        counts = pc.value_counts(table.column("id").combine_chunks())
+        for key, n in zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist()):
+            state.lengths[key] = state.lengths.get(key, 0) + n
         yield from self._labels(state, table, rel, self.label_column(ctx))
         yield from self._order(state, table.filter(pc.is_valid(table.column("time"))), rel, self.time_column(ctx))
 
@@ -205,6 +213,24 @@ class TimeSeriesClassification(TimeColumnIngestor):
                 column=column,
                 file=rel,
             )
+
+    def report_sections(self, ctx: "RunContext", statistics) -> list[ReportSection]:
+        """How many sequences, how long, and how many per label (local report only)."""
+        state = self._seq(ctx)
+        if not state.lengths:
+            return []
+        lengths = list(state.lengths.values())
+        per_label: dict[str, int] = {}
+        for label, _ in state.first.values():
+            per_label[label] = per_label.get(label, 0) + 1
+        text = (
+            f"{len(lengths):,} sequences of {min(lengths):,} to {max(lengths):,} time steps "
+            f"(mean {sum(lengths) / len(lengths):,.1f})."
+        )
+        items = [Histogram.of(lengths, title="Time steps per sequence", xlabel="time steps")]
+        if per_label:
+            items.append(BarChart(per_label, title="Sequences per label"))
+        return [ReportSection("Sequences", text, items)]
 
     # -- what leaves -----------------------------------------------------------------------
 

@@ -21,10 +21,12 @@ from tracebloc_ingestor.api import (
     HOST_PREFIX,
     ROW,
     Choice,
+    BarChart,
     Column,
     Issue,
     Numeric,
     Option,
+    ReportSection,
     TableSchema,
     Tally,
     Text,
@@ -45,6 +47,16 @@ if TYPE_CHECKING:  # pragma: no cover
     from tracebloc_ingestor.api import RunContext, RunReport, SqlType
 
 DATETIME = parse_sql_type("DATETIME")
+MAX_GAPS = 64
+
+
+def _duration(us: int) -> str:
+    """Microseconds in the largest whole unit: 1 day, 6 h, 15 min, 30 s, 250 ms."""
+    for size, unit in ((86_400_000_000, "day"), (3_600_000_000, "h"), (60_000_000, "min"), (1_000_000, "s"), (1_000, "ms")):
+        if us and us % size == 0:
+            count = us // size
+            return f"{count} {unit}{'s' if unit == 'day' and count != 1 else ''}"
+    return f"{us / 1_000_000:g} s"
 DOUBLE = parse_sql_type("DOUBLE")
 _EPOCH = dt.datetime(1970, 1, 1)
 _TIME_TYPES = ("DATETIME", "DATE")
@@ -68,6 +80,10 @@ class _Order:
         self.periods = 0
         self.pandas_refused = False
         self.described = False
+        # for the local data report: the series' span, its steps and the time between them
+        self.first_us: int | None = None
+        self.steps = 0
+        self.gaps: dict[int, int] = {}  # microseconds between steps -> how often (at most MAX_GAPS kinds)
 
 
 class TimeSeriesForecasting(TimeColumnIngestor):
@@ -281,6 +297,28 @@ class TimeSeriesForecasting(TimeColumnIngestor):
             )
         order.last_us = micros[-1].as_py()
         order.last_row = vrows[-1].as_py()
+        if order.first_us is None:
+            order.first_us = micros[0].as_py()
+        order.steps += len(micros)
+        found = pc.value_counts(pc.subtract(current, previous))
+        for gap, n in zip(found.field("values").to_pylist(), found.field("counts").to_pylist()):
+            if gap in order.gaps or len(order.gaps) < MAX_GAPS:
+                order.gaps[gap] = order.gaps.get(gap, 0) + n
+
+    def report_sections(self, ctx: "RunContext", statistics) -> list[ReportSection]:
+        """The series: how many time steps, from when to when, and the time between steps (local report only)."""
+        order = self._order(ctx)
+        if not order.steps or order.first_us is None:
+            return []
+        first, last = (_EPOCH + dt.timedelta(microseconds=us) for us in (order.first_us, order.last_us))
+        if ctx.options.get("series_column"):
+            count = sum(n for _length, n in order.series.lengths())
+            text = f"{count:,} series, {order.steps:,} time steps in all."
+        else:
+            text = f"One series of {order.steps:,} time steps from {first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M}."
+        gaps = {_duration(us): n for us, n in sorted(order.gaps.items())}
+        items = (BarChart(gaps, title="Time between steps", xlabel="steps"),) if gaps else ()
+        return [ReportSection("Series", text, items)]
 
     def _series_order(self, ctx: "RunContext", keys, stamps, values, rows, rel) -> Iterable[Issue]:
         """Each valid time against the one before it in the same series, across batches."""

@@ -35,6 +35,18 @@ def run_plugin(plugin: object, flags: dict, environ: dict | None = None, *, plug
     return report, out.getvalue(), err.getvalue()
 
 
+def table_flags(folder: Path, source: str = "data.csv", **flags) -> dict:
+    """Flags of a run of ``folder/source`` into table ``demo`` of an SQLite file in ``folder`` (``flags`` override)."""
+    folder = Path(folder)
+    base = {
+        "label_file": str(folder / source),
+        "table": "demo",
+        "database_url": f"sqlite:///{folder / 'db.sqlite'}",
+        "output_dir": str(folder / "out"),
+    }
+    return {**base, **flags}
+
+
 def table_rows(url: str, table: str, columns: str = "*") -> list[tuple] | None:
     """The table's rows in ``id`` order (``columns`` as SQL), or None when there is no such table."""
     import sqlalchemy as sa
