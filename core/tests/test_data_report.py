@@ -245,3 +245,33 @@ def test_without_matplotlib_every_chart_is_a_titled_table(tmp_path, monkeypatch)
     assert "data:image/svg+xml" not in html
     assert "<h4>Bars</h4>" in html and "<h4>Spread</h4>" in html and "<td>Berlin</td>" in html
     assert 'pip install &quot;tracebloc-ingestor[report]&quot;' in html
+
+
+def test_the_report_never_fails_the_run(tmp_path):
+    import datetime as dt
+
+    from tracebloc_ingestor.monitor import RunMonitor
+
+    monitor = RunMonitor(report_path=tmp_path / "r.html")
+    stamps = pa.array([dt.datetime(2024, 5, 1, 12, 30, 0, 250000)], pa.timestamp("us", tz="Europe/Berlin"))
+    monitor.profile.add(pa.record_batch({"seen": stamps}))  # fractions and time zones: whole seconds
+
+    class Broken:
+        issues = monitor.profile.issues
+
+        def add(self, batch):
+            raise ValueError("a column the report cannot describe")
+
+    monitor.profile = Broken()
+
+    class Ctx:
+        phase = "validate"
+
+        class category:
+            file_bearing = False
+
+        class stats:
+            stored_files = 0
+
+    batches = [pa.record_batch({"x": [1, 2]})]
+    assert list(monitor.watch(Ctx(), batches)) == batches and monitor.profile is None

@@ -57,13 +57,23 @@ class RunMonitor:
                 if first:
                     self._records += batch.num_rows
                     if self.profile is not None:
-                        self.profile.add(batch)
+                        self._profile(batch)
                 yield batch
                 now = ctx.stats.stored_files
                 self.progress.advance(batch.num_rows, now - stored)
                 stored = now
         finally:
             self.progress.finish()
+
+    def _profile(self, batch) -> None:
+        # the local report is a by-product: a column it cannot describe must not fail the run
+        try:
+            self.profile.add(batch)
+        except Exception as exc:
+            log.warning("the data report stops describing the data: %s (set LOG_LEVEL=DEBUG for the traceback)",
+                        type(exc).__name__)
+            log.debug("data report profile failed", exc_info=True)
+            self.profile = None
 
     def issue(self, issue) -> None:
         if self.profile is not None:

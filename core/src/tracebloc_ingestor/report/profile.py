@@ -284,7 +284,8 @@ class ColumnProfile:
         self.numbers.add(finite)
 
     def _add_dates(self, values: pa.Array) -> None:
-        seconds = values.cast(pa.timestamp("s")).cast(pa.int64()).to_numpy(zero_copy_only=False)
+        # whole seconds are enough for a date range; fractions and time zones are dropped on purpose
+        seconds = values.cast(pa.timestamp("s"), safe=False).cast(pa.int64()).to_numpy(zero_copy_only=False)
         if not seconds.size:
             return
         low, high = int(seconds.min()), int(seconds.max())
