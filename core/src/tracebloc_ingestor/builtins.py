@@ -22,23 +22,38 @@ def source_columns(batch: pa.RecordBatch) -> list[str]:
 
 
 class RecordIdentity:
-    """Gives every record its ``data_id`` (see :mod:`tracebloc_ingestor.identity`)."""
+    """Gives every record its ``data_id`` (see :mod:`tracebloc_ingestor.identity`).
+
+    ``validate`` hashes each batch and counts repeated content in stream order; in one
+    pass ``transform`` reuses that batch's digests and counts. A second pass over the
+    same input (after :meth:`restart`) takes the digests from a temporary file and counts
+    again from the start, which gives the same ids.
+    """
 
     def __init__(self, salt: bytes) -> None:
         self.salt = salt
         self.tracker = identity.RepeatTracker()
-        self.cache = identity.DigestCache()  # the validation pass's digests, reused by the write pass
+        self.cache = identity.DigestCache()  # the validation pass's digests, for a second pass
+        self._replay: identity.RepeatTracker | None = None
+        self._last: tuple[int, int, list[bytes], list[int]] | None = None  # the batch validated last
         self._missing_column_reported = False
         self._seen = 0
+        #: whether another pass may read the input again (then digests are kept for it)
+        self.second_pass = True
 
     def close(self) -> None:
         self.cache.close()
         self.tracker.discard()
+        if self._replay is not None:
+            self._replay.discard()
 
     def restart(self) -> None:
         """Start the write-side ids over, for another pass over the same input."""
-        self.tracker.seen.clear()
+        if self._replay is not None:
+            self._replay.discard()
+        self._replay = identity.RepeatTracker()
         self.cache.rewind()
+        self._last = None
         self._seen = 0
 
     def _first_row(self, batch: pa.RecordBatch, count: bool) -> int:
@@ -86,15 +101,17 @@ class RecordIdentity:
             for row in pc.filter(rows, pc.fill_null(blank, True)).to_pylist():
                 issues.append(Issue("required", "a data_id value is required", row=row, column=name))
         digests = self._digests(ctx, batch)
-        self.tracker.observe(digests)
+        occurrences = self.tracker.observe(digests)
         if settings.data_id_strategy == "content_hash":  # the only strategy whose ids reuse them
-            self.cache.put(self._first_row(batch, True), digests)
+            first = self._first_row(batch, True)
+            if self.second_pass:
+                self.cache.put(first, digests)
+            self._last = (first, batch.num_rows, digests, occurrences)
         return issues
 
     def validate_end(self, ctx: RunContext) -> list[Issue] | None:
         if ctx.settings.data_id_strategy == "uuid":
             return None
-        self.tracker.close()
         self._seen = 0
         if ctx.settings.data_id_strategy == "column" and self.tracker.repeats:
             return [
@@ -105,6 +122,25 @@ class RecordIdentity:
                 )
             ]
         return None
+
+    def _content_ids(self, ctx: RunContext, batch: pa.RecordBatch) -> pa.Array:
+        if self._replay is None and self._last is not None:
+            # one pass: the batch validated just now
+            first, rows, digests, occurrences = self._last
+            self._last = None
+            if rows == batch.num_rows and (first < 0 or first == self._first_row(batch, False)):
+                return identity.ids_from_digests(digests, occurrences)
+            raise RuntimeError("record identity: a batch was transformed without being validated first")
+        first = self._first_row(batch, False)
+        if first < 0:
+            first = -1 - self._seen
+            self._seen += batch.num_rows
+        digests = self.cache.get(first, batch.num_rows)
+        if digests is None:
+            digests = self._digests(ctx, batch)
+        if self._replay is None:
+            self._replay = identity.RepeatTracker()
+        return identity.ids_from_digests(digests, self._replay.observe(digests))
 
     def transform(self, ctx: RunContext, batch: pa.RecordBatch) -> pa.RecordBatch:
         strategy = ctx.settings.data_id_strategy
@@ -119,15 +155,7 @@ class RecordIdentity:
             ids = pc.utf8_trim_whitespace(values)
             return set_column(batch, DATA_ID, ids)
         else:
-            first = self._first_row(batch, False)
-            if first < 0:
-                first = -1 - self._seen
-                self._seen += batch.num_rows
-            digests = self.cache.get(first, batch.num_rows)
-            if digests is None:
-                digests = self._digests(ctx, batch)
-            ids = identity.ids_from_digests(digests, self.tracker.occurrences(digests))
-            return set_column(batch, DATA_ID, ids)
+            return set_column(batch, DATA_ID, self._content_ids(ctx, batch))
         return set_column(batch, DATA_ID, pa.array(ids, pa.string()))
 
 
@@ -180,13 +208,21 @@ class DatabaseWriter:
         begin = getattr(self.database, "begin_stream", None)
         return bool(self.writer is not None and begin is not None and begin(table))
 
-    def flush(self) -> None:
-        """Wait for every write (and commit a streamed load); raise the first error."""
+    def drain(self) -> None:
+        """Wait for every write sent so far; raise the first error (a streamed load stays open)."""
         if self.writer is not None:
             self.writer.flush()
+
+    def commit(self) -> None:
+        """Commit a streamed load (rows become visible); on failure nothing of it is kept."""
         finish = getattr(self.database, "finish_stream", None)
         if finish is not None:
             finish()
+
+    def flush(self) -> None:
+        """Wait for every write (and commit a streamed load); raise the first error."""
+        self.drain()
+        self.commit()
 
     def close(self) -> None:
         if self.writer is not None:

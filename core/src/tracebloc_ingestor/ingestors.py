@@ -296,6 +296,10 @@ class BaseIngestor(Category):
                     column=self.label_column(ctx),
                 )
 
+    def single_pass(self, ctx: "RunContext") -> bool:
+        """One pass with a declared schema; an inferred one needs the whole input first."""
+        return self.declared_features(ctx) is not None
+
     def table_schema(self, ctx: "RunContext") -> TableSchema:
         declared = self.declared_features(ctx)
         if declared is not None:

@@ -52,6 +52,7 @@ class RunReport:
     duration_seconds: float = 0.0
     database: str | None = None
     write_path: str | None = None  # how rows went in: load_data_stream | load_data | insert | sqlite
+    passes: int = 0  # reads of the input: 1 (validated while writing) or 2 (validated first); 0 before any
 
     def to_json(self) -> dict[str, Any]:
         out = attrs.asdict(self, recurse=True)
@@ -67,7 +68,7 @@ _WRITE_PATHS = {
     "load_data_stream": "one bulk LOAD DATA into the empty table, committed at the end",
     "load_data": "LOAD DATA LOCAL INFILE, one transaction per chunk",
     "insert": "multi-row INSERTs, one transaction per chunk",
-    "sqlite": "SQLite executemany, one transaction per batch",
+    "sqlite": "SQLite executemany, all in one transaction",
 }
 
 
@@ -94,6 +95,9 @@ def summary_block(report: RunReport) -> str:
         notes.append(f"new rows: {c.new_rows:,}; already present from an earlier identical run: {c.already_present:,}")
     if c.new_rows and report.write_path in _WRITE_PATHS:
         notes.append(f"rows written with {_WRITE_PATHS[report.write_path]}")
+    if report.passes and report.status in ("success", "failed", "terminated"):
+        how = "validated while writing, one read" if report.passes == 1 else "validated first, then written"
+        notes.append(f"passes over the input: {report.passes} ({how})")
     if c.repeats:
         notes.append(f"records repeating an earlier record's content: {c.repeats:,} (each kept as its own sample)")
     if report.error_count or report.warning_count:

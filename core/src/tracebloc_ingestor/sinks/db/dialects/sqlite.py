@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
@@ -11,7 +12,7 @@ import sqlalchemy as sa
 
 from ....schema import SqlType
 from .. import ID_CHUNK
-from ..errors import DatabaseError
+from ..errors import DatabaseError, db_error
 from ..sql_types import parse_canonical
 from ..table_lock import TableLock
 from ..writes import Part, PreparedWrite, Writer
@@ -97,13 +98,45 @@ class SQLiteDialect(Dialect):
 
 
 class SQLiteWriter(Writer):
-    """Each batch one executemany of driver values in one transaction; existing data_ids are kept."""
+    """Each batch one executemany of driver values; existing data_ids are kept.
+
+    A stream (:meth:`begin_stream`) puts every batch of a load into one transaction on one
+    connection, committed by :meth:`finish_stream`: until then no other connection sees a
+    row, and a failure, SIGTERM or kill leaves the table as it was (SQLite's journal).
+    Without a stream each batch is its own transaction.
+    """
 
     write_path = "sqlite"
 
     def __init__(self, connector: "Connector") -> None:
         self._connector = connector
         self._dialect = connector.dialect
+        self._stream: sa.Connection | None = None
+        self._streaming: str | None = None  # the table of the stream under way
+
+    def begin_stream(self, table: str) -> bool:
+        self.abort_stream()
+        self._streaming = table
+        return True
+
+    def finish_stream(self) -> None:
+        conn, table, self._stream, self._streaming = self._stream, self._streaming, None, None
+        if conn is None:
+            return
+        try:
+            conn.commit()
+        except sa.exc.DBAPIError as exc:
+            raise db_error("committing the rows of", table, exc) from None
+        finally:
+            conn.close()
+
+    def abort_stream(self) -> None:
+        conn, self._stream, self._streaming = self._stream, None, None
+        if conn is not None:
+            with suppress(Exception):
+                conn.rollback()
+            with suppress(Exception):
+                conn.close()
 
     def prepare(self, prepared: PreparedWrite, batch: pa.RecordBatch, types: dict[str, str]) -> None:
         columns = []
@@ -117,6 +150,14 @@ class SQLiteWriter(Writer):
         prepared.parts.append(Part("rows", batch, rows=list(zip(*columns))))
 
     def send(self, table: str, names: list[str], part: Part) -> None:
+        if self._streaming:
+            if self._stream is None:
+                self._stream = self._connector.engine.connect()
+            try:
+                self._insert_rows(self._stream, table, names, part.rows)
+            except sa.exc.DBAPIError as exc:
+                raise db_error("writing a batch to", table, exc, values=True, columns=names) from None
+            return
         self._connector.run(
             "writing a batch to", table, lambda conn: self._insert_rows(conn, table, names, part.rows),
             write=True, values=True, columns=names,
