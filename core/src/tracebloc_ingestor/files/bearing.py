@@ -25,6 +25,8 @@ only its own rules:
 from __future__ import annotations
 
 import os
+import posixpath
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Iterator
@@ -104,11 +106,18 @@ class _FileState:
         self.described: set[str] = set()
         self.extras_stored = False
         self.extras_counted = False
+        self.workers: int | None = None  # threads for the checks, chosen on the first files
 
 
 def default_workers() -> int:
-    # reads dominate: on a network volume every open waits a round trip, so many are kept in flight
-    return max(4, min(32, 8 * (os.cpu_count() or 1)))
+    return max(2, min(8, 2 * (os.cpu_count() or 1)))
+
+
+#: threads for a source on a volume where each open and read waits for a round trip (NFS, a cloud share)
+LATENCY_WORKERS = 32
+# a probe file that keeps a thread waiting (not computing) this long per file marks such a volume
+_SLOW_VOLUME_SECONDS = 0.0015
+_PROBE_FILES = 3
 
 
 class FileCategory(BaseIngestor):
@@ -137,9 +146,6 @@ class FileCategory(BaseIngestor):
     manifest_label: ClassVar[bool] = True
     #: rows per batch: bounds the per-batch work lists (checks, copy jobs, rows) whatever BATCH_SIZE says
     max_batch_rows: ClassVar[int] = 10_000
-    #: run ``producer`` functions (CPU-bound: resizing) in worker processes when they can be pickled;
-    #: a script that runs such a category must guard its entry with ``if __name__ == "__main__":``
-    produce_in_processes: ClassVar[bool] = False
 
     # -- folders --------------------------------------------------------------------
 
@@ -156,9 +162,17 @@ class FileCategory(BaseIngestor):
         """Threads that inspect and store files."""
         return default_workers()
 
+    def produce_in_processes(self, ctx: "RunContext") -> bool:
+        """Whether this run's :meth:`producer` functions are CPU-bound work for worker processes (resizing).
+
+        The functions must be picklable (module-level functions or ``functools.partial`` of
+        them); others run in threads.
+        """
+        return False
+
     def make_store(self, ctx: "RunContext") -> FileStore:
         return FileStore(
-            ctx.destination, workers=self.workers(ctx) or DEFAULT_WORKERS, process_producers=self.produce_in_processes
+            ctx.destination, workers=self.workers(ctx) or DEFAULT_WORKERS, process_producers=self.produce_in_processes(ctx)
         )
 
     def _files(self, ctx: "RunContext") -> _FileState:
@@ -211,8 +225,16 @@ class FileCategory(BaseIngestor):
 
     def stored_name(self, member: str) -> tuple[str, str]:
         """(stem, extension) a file is stored under in the flat dataset folder."""
-        pure = PurePosixPath(member.replace("\\", "/"))
-        return pure.stem, self.stored_extension if self.stored_extension is not None else pure.suffix
+        text = member.replace("\\", "/")
+        base = posixpath.basename(text.rstrip("/"))  # string work: once per file, in the main thread
+        if base in ("", ".", ".."):
+            pure = PurePosixPath(text)
+            stem, suffix = pure.stem, pure.suffix
+        else:
+            stem, suffix = posixpath.splitext(base)
+            if suffix == ".":  # "a." has no suffix
+                stem, suffix = base, ""
+        return stem, self.stored_extension if self.stored_extension is not None else suffix
 
     # -- validation -----------------------------------------------------------------
 
@@ -401,11 +423,11 @@ class FileCategory(BaseIngestor):
                 return staged
         return path if path.is_file() else None
 
-    def _check_one(self, ctx: "RunContext", task: tuple) -> FileCheck:
+    def _check_one(self, ctx: "RunContext", task: tuple, folder: Path) -> FileCheck:
         _index, _row, rel, pure, name, companions = task
         check = FileCheck()
         try:
-            path = member_path(self.folder(ctx), pure)
+            path = member_path(folder, pure)
             target = self._readable(ctx, name, path)
             if target is None:
                 check.problems.append(("missing_file", "the file does not exist", rel))
@@ -448,17 +470,33 @@ class FileCategory(BaseIngestor):
         """Check every task's files in worker threads (reading releases the GIL); results in order."""
         if not tasks:
             return []
-        shares = min(max(1, self.workers(ctx)), len(tasks))
-        if shares == 1:
-            return [self._check_one(ctx, task) for task in tasks]
+        folder = self.folder(ctx)
+        state = self._files(ctx)
+        first: list[FileCheck] = []
+        if state.workers is None:
+            state.workers = max(1, self.workers(ctx))
+            if type(self).workers is FileCategory.workers:
+                # the first files, one by one: a thread that mostly waits on each is on a
+                # network volume, where many reads in flight hide the latency
+                probe, tasks = tasks[:_PROBE_FILES], tasks[_PROBE_FILES:]
+                wall, cpu = time.perf_counter(), time.thread_time()
+                first = [self._check_one(ctx, task, folder) for task in probe]
+                waited = (time.perf_counter() - wall) - (time.thread_time() - cpu)
+                if waited / len(probe) > _SLOW_VOLUME_SECONDS:
+                    state.workers = max(state.workers, LATENCY_WORKERS)
+                    ctx.log.info("the source answers slowly (%.1f ms per file): checking %d files at a time",
+                                 1000 * waited / len(probe), state.workers)
+        shares = min(state.workers, len(tasks))
+        if shares <= 1:
+            return first + [self._check_one(ctx, task, folder) for task in tasks]
 
         # contiguous work per thread: less hand-over than one future per file
         def run_share(share: int) -> list[FileCheck]:
-            return [self._check_one(ctx, task) for task in tasks[share::shares]]
+            return [self._check_one(ctx, task, folder) for task in tasks[share::shares]]
 
         with ThreadPoolExecutor(max_workers=shares, thread_name_prefix="tb-inspect") as pool:
             parts = list(pool.map(run_share, range(shares)))
-        return [parts[i % shares][i // shares] for i in range(len(tasks))]
+        return first + [parts[i % shares][i // shares] for i in range(len(tasks))]
 
     # -- schema and write pass ---------------------------------------------------------
 

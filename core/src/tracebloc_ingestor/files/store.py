@@ -20,6 +20,7 @@ import contextlib
 import hashlib
 import itertools
 import json
+import logging
 import os
 import pickle
 import shutil
@@ -30,6 +31,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Callable, Iterable, Sequence
 
 import attrs
+
+log = logging.getLogger("tracebloc_ingestor")
 
 if TYPE_CHECKING:  # pragma: no cover
     from concurrent.futures import Executor
@@ -87,8 +90,10 @@ class FileStore:
     """The flat folder of one dataset (``<storage_path>/<table>``).
 
     ``process_producers``: run :attr:`CopyJob.produce` functions that can be pickled in a
-    pool of worker processes (CPU-bound work such as resizing uses every core); a script
-    that runs the ingestion must then guard its entry with ``if __name__ == "__main__":``.
+    pool of worker processes (CPU-bound work such as resizing then uses every core). The
+    workers are forked when the store opens, while the run has no other thread yet (a
+    fork then copies no lock held by another thread and imports nothing again); where
+    that is not so, or the pool breaks, producers run in the store's threads.
     """
 
     def __init__(
@@ -176,6 +181,7 @@ class FileStore:
             raise FileStoreError(f"{self._where(None)}: {_reason(exc)} while preparing the staging folder") from None
         self._staging = staging
         self._ledger = self._read_ledger()
+        self._start_processes()
         if not deferred:  # the dataset folder with its marker now, then file by file
             if not self.folder.exists():
                 self._publish_folder()
@@ -268,6 +274,8 @@ class FileStore:
 
     def _copy(self, source: str, target: Path) -> tuple[int, str]:
         """Read ``source`` once into ``target`` (a new file), hashing on the way."""
+        if self.opener is _open_source:
+            return self._copy_fds(source, os.fspath(target))
         h = hashlib.sha256()
         size = 0
         with contextlib.ExitStack() as stack:
@@ -297,6 +305,49 @@ class FileStore:
                 stack.close()
                 _unlink_quietly(target)
                 raise
+        return size, h.hexdigest()
+
+    def _copy_fds(self, source: str, target: str) -> tuple[int, str]:
+        """:meth:`_copy` on plain descriptors: the least work per file (many files are small)."""
+        try:
+            fin = os.open(source, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError as exc:
+            raise _SourceError(exc) from None
+        fout = -1
+        try:
+            try:
+                fout = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+            except OSError as exc:
+                raise FileStoreError(f"{self._where(os.path.basename(target))}: {_reason(exc)}") from None
+            h = hashlib.sha256()
+            size = 0
+            while True:
+                try:
+                    chunk = os.read(fin, CHUNK)
+                except OSError as exc:
+                    raise _SourceError(exc) from None
+                if not chunk:
+                    break
+                h.update(chunk)
+                view = memoryview(chunk)
+                try:
+                    while view:
+                        view = view[os.write(fout, view):]
+                except OSError as exc:
+                    raise FileStoreError(f"{self._where(os.path.basename(target))}: {_reason(exc)}") from None
+                size += len(chunk)
+                if len(chunk) < CHUNK and os.fstat(fin).st_size <= size:
+                    break  # a small file is read in one call: no second read to find its end
+        except BaseException:
+            if fout >= 0:
+                os.close(fout)
+                fout = -1
+                _unlink_quietly(Path(target))
+            raise
+        finally:
+            os.close(fin)
+            if fout >= 0:
+                os.close(fout)
         return size, h.hexdigest()
 
     # -- storing ---------------------------------------------------------------------
@@ -368,8 +419,15 @@ class FileStore:
         return StoredFile(job.name, known[1], known[2], True)
 
     def _produce(self, produce: Callable[[Path], bytes], path: Path) -> bytes:
-        if self.process_producers and self._can_pickle(produce):
-            return self._pool().submit(produce, path).result()
+        pool = self._processes
+        if pool is not None and self._can_pickle(produce):
+            from concurrent.futures.process import BrokenProcessPool
+
+            try:
+                return pool.submit(produce, path).result()
+            except BrokenProcessPool:
+                log.warning("the worker processes stopped; processing files in threads instead")
+                self._processes = None
         return produce(path)
 
     def _can_pickle(self, produce: Callable) -> bool:
@@ -382,18 +440,24 @@ class FileStore:
                 self._picklable[key] = False
         return self._picklable[key]
 
-    def _pool(self) -> "Executor":
-        with self._lock:
-            if self._processes is None:
-                import multiprocessing
-                from concurrent.futures import ProcessPoolExecutor
+    def _start_processes(self) -> None:
+        if not self.process_producers or self._processes is not None or (os.cpu_count() or 1) < 2:
+            return
+        import multiprocessing
 
-                # forkserver: no fork of a process with running threads; the main script must
-                # guard its entry with ``if __name__ == "__main__":``
-                self._processes = ProcessPoolExecutor(
-                    max_workers=os.cpu_count() or 1, mp_context=multiprocessing.get_context("forkserver")
-                )
-            return self._processes
+        if threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
+            log.info("not forking worker processes (other threads run already); producers run in threads")
+            return
+        from concurrent.futures import ProcessPoolExecutor
+
+        pool = ProcessPoolExecutor(max_workers=os.cpu_count(), mp_context=multiprocessing.get_context("fork"))
+        try:
+            pool.submit(int).result()  # a fork-context pool starts every worker at its first task: now
+        except Exception:  # noqa: BLE001 - no processes here (limits, sandbox): threads do the work
+            pool.shutdown(wait=False, cancel_futures=True)
+            log.info("worker processes could not be started; producers run in threads")
+            return
+        self._processes = pool
 
     def _temp(self, name: str) -> Path:
         # unique per run and file; a counter, since a uuid4 per file costs a random-bytes syscall
