@@ -419,3 +419,19 @@ def test_after_a_failed_registration_a_changed_input_is_written_again(tmp_path, 
     assert row_count(db_url, "demo") == 3_001 and second.counters.new_rows == 3_001
     (registered,) = backend_double.registrations("demo")
     assert registered["ingestor_id"] == second.run_id
+
+
+def test_a_column_changed_before_the_cast_is_cast_again_not_taken_from_validation(tmp_path, sqlite_url):
+    """In one pass the cast of validation is reused only for the very column it was made from."""
+    import pyarrow.compute as pc
+
+    class Shouting(Demo):
+        def transform_batch(self, ctx, batch):
+            at = batch.schema.get_field_index("ref")
+            return super().transform_batch(ctx, batch.set_column(at, "ref", pc.utf8_upper(batch.column(at))))
+
+    config = write_table(tmp_path, 50)
+    report, *_ = run_plugin(Shouting(), table_flags(tmp_path, sqlite_url, config))
+    assert report.exit_code == 0 and report.passes == 1
+    refs = [r[0] for r in table_rows(sqlite_url, "demo", "ref")]
+    assert refs[:3] == ["R1", "R2", "R3"] and len(refs) == 50

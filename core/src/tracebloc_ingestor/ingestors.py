@@ -48,6 +48,9 @@ class _RunState:
         self.inference: dict[str, Any] = {}
         self.labels: dict[str, int] = {}
         self.label_overflow = False
+        # the cast columns of the batch validated last (by the source column they came from):
+        # in one pass its transform reuses them
+        self.cast: dict[str, tuple[tuple, pa.Array]] | None = None
 
 
 class BaseIngestor(Category):
@@ -211,12 +214,16 @@ class BaseIngestor(Category):
                     continue
                 state.inference.setdefault(name, TypeInference()).update(batch.column(name))
         else:
+            cast: dict[str, tuple[tuple, pa.Array]] = {}
             for name, text in declared.items():
                 if name not in names:
                     continue
                 sql_type = parse_sql_type(text)
-                result = cast_column(batch.column(name), sql_type)
+                source = batch.column(name)
+                result = cast_column(source, sql_type)
                 issues.extend(_cast_issues(batch, name, result, sql_type, rows, rel, rule_message))
+                cast[name] = (_same_data(source), result.array)
+            state.cast = cast
         issues.extend(self._check_labels(ctx, batch, names, rows, rel))
         return issues
 
@@ -316,6 +323,12 @@ class BaseIngestor(Category):
         names = batch.schema.names
         arrays: list[pa.Array] = []
         fields: list[str] = []
+        state = self._state(ctx)
+        done: dict[str, pa.Array] = {}
+        for name, (source, array) in (state.cast or {}).items():
+            if name in names and _same_data(batch.column(name)) == source:
+                done[name] = array  # this very column was cast when validated, in the same pass
+        state.cast = None
         for name in PASS_THROUGH:
             if name in names:
                 fields.append(name)
@@ -328,7 +341,9 @@ class BaseIngestor(Category):
             fields.append(LABEL)
             arrays.append(values)
         for column in schema.features:
-            if column.name in names:
+            if column.name in done:
+                arrays.append(done[column.name])
+            elif column.name in names:
                 arrays.append(cast_column(batch.column(column.name), column.type).array)
             else:
                 arrays.append(pa.nulls(batch.num_rows, column.type.arrow_type()))
@@ -378,6 +393,11 @@ class BaseIngestor(Category):
                 total_sq=pc.sum(pc.multiply(valid, valid)).as_py() or 0.0 if n else 0.0,
             )
         return out
+
+
+def _same_data(column: pa.Array) -> tuple:
+    """What identifies a column's data in memory (its buffers, offset and length), not its values."""
+    return (len(column), column.offset, *(b.address if b is not None else 0 for b in column.buffers()))
 
 
 def _cast_issues(batch, name, result, sql_type, rows, rel, rule_message) -> Iterator[Issue]:

@@ -209,7 +209,7 @@ class FileCategory(BaseIngestor):
         if value is None or not str(value).strip():
             return None
         text = str(value).strip()
-        if not self.extensions or PurePosixPath(text.replace("\\", "/")).suffix.lower() in self.extensions:
+        if not self.extensions or self._suffix(text).lower() in self.extensions:
             return text
         default = self.default_extension(ctx)
         candidates = ([default] if default else []) + [e for ext in self.extensions for e in (ext, ext.upper()) if e != default]
@@ -222,6 +222,15 @@ class FileCategory(BaseIngestor):
             if (folder / f"{pure}{ext}").is_file():
                 return f"{text}{ext}"
         return f"{text}{default}" if default else text
+
+    @staticmethod
+    def _suffix(member: str) -> str:
+        """The extension of a manifest value, as ``PurePosixPath(...).suffix`` gives it (string work only)."""
+        base = posixpath.basename(member.replace("\\", "/").rstrip("/"))
+        if base in ("", ".", ".."):
+            return PurePosixPath(member.replace("\\", "/")).suffix
+        suffix = posixpath.splitext(base)[1]
+        return "" if suffix == "." else suffix
 
     def stored_name(self, member: str) -> tuple[str, str]:
         """(stem, extension) a file is stored under in the flat dataset folder."""

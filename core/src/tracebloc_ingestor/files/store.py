@@ -372,13 +372,20 @@ class FileStore:
             return []
         results: list[StoredFile] = []
         failures: list[tuple[str, BaseException]] = []
-        # Each worker takes a contiguous share: one task per file costs more than a small copy.
         jobs_list = list(todo.values())
-        shares = min(self.workers, len(jobs_list))
-        with ThreadPoolExecutor(max_workers=shares, thread_name_prefix="tb-store") as pool:
-            for done, failed in pool.map(self._store_share, [jobs_list[i::shares] for i in range(shares)]):
-                results.extend(done)
-                failures.extend(failed)
+        with self._lock:
+            ready = [job for job in jobs_list if job.produce is None and job.name in self._staged]
+        if len(ready) == len(jobs_list):
+            # staged while checked, nothing to make of them: no thread has work to do
+            with self._lock:
+                results = [StoredFile(job.name, *self._staged[job.name][1:], True) for job in ready]
+        else:
+            # Each worker takes a contiguous share: one task per file costs more than a small copy.
+            shares = min(self.workers, len(jobs_list))
+            with ThreadPoolExecutor(max_workers=shares, thread_name_prefix="tb-store") as pool:
+                for done, failed in pool.map(self._store_share, [jobs_list[i::shares] for i in range(shares)]):
+                    results.extend(done)
+                    failures.extend(failed)
         if failures:
             name, exc = failures[0]
             if isinstance(exc, FileStoreError):
