@@ -46,31 +46,21 @@ def resize_loop(folder: Path, dest: Path) -> None:
 
 
 def load_data(csv_path: Path, url: str, table: str) -> None:
-    """LOAD DATA of the raw CSV into the contract's layout, data_id and run id set by the server."""
-    import uuid
-
+    """LOAD DATA of the raw CSV into the contract's layout (bench/tabular.py), data_id and run id set by the server."""
     import pymysql
     import sqlalchemy as sa
 
-    from tabular import FEATURES, contract_ddl
+    from tabular import contract_ddl, load_data_sql
 
     parsed = sa.make_url(url)
     conn = pymysql.connect(
         host=parsed.host, port=parsed.port or 3306, user=parsed.username, password=parsed.password or "",
         database=parsed.database, charset="utf8mb4", local_infile=True, autocommit=False,
     )
-    names_ = list(FEATURES) + ["label"]
     try:
         with conn.cursor() as cur:
             cur.execute(contract_ddl(table))
-            variables = ", ".join(f"@v{k}" for k in range(len(names_)))
-            sets = ", ".join(f"`{n}` = @v{k}" for k, n in enumerate(names_))
-            cur.execute(
-                f"LOAD DATA LOCAL INFILE '{csv_path}' INTO TABLE `{table}` CHARACTER SET utf8mb4 "
-                "FIELDS TERMINATED BY ',' LINES TERMINATED BY '\\n' IGNORE 1 LINES "
-                f"({variables}) SET {sets}, `data_intent` = 'train', `ingestor_id` = '{uuid.uuid4()}', "
-                "`data_id` = SHA2(CONCAT_WS(',', " + variables + "), 256)"
-            )
+            cur.execute(load_data_sql(csv_path, table))
             conn.commit()
     finally:
         conn.close()

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import os
-import signal
 import threading
 import time
 from contextlib import contextmanager
@@ -589,22 +587,11 @@ def test_pipeline_streams_a_first_load_and_rerun_changes_nothing(tmp_path, strea
 
 
 def test_run_stopped_during_a_streamed_load_leaves_no_rows(tmp_path, stream_url):
-    from tracebloc_ingestor import hookimpl
-
-    class StopAfterFirstBatches:
-        """Sends SIGTERM to this process after some batches went into the stream."""
-
-        seen = 0
-
-        @hookimpl
-        def tb_load(self, ctx, batch):
-            self.seen += 1
-            if self.seen == 3:
-                os.kill(os.getpid(), signal.SIGTERM)
+    from tracebloc_ingestor.testing.runs import StopAfterBatches
 
     config = _stream_input(tmp_path, 10_000)
     assert threading.current_thread() is threading.main_thread()
-    report = run_demo(tmp_path, stream_url, config, batch_size=1_000, plugins=[StopAfterFirstBatches()])
+    report = run_demo(tmp_path, stream_url, config, batch_size=1_000, plugins=[StopAfterBatches(3)])
     assert report.exit_code == 143
     # the run created the table and committed nothing: it is gone again
     assert not execute(stream_url, "SHOW TABLES LIKE 'demo'")

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tracebloc_ingestor import BaseIngestor, FileCategory, hookimpl
+from tracebloc_ingestor import BaseIngestor, FileCategory
 from tracebloc_ingestor.files.store import STAGING_PREFIX
 from tracebloc_ingestor.loader import new_plugin_manager
 from tracebloc_ingestor.pipeline import Pipeline
@@ -30,7 +30,7 @@ from tracebloc_ingestor.settings import load_settings
 from tracebloc_ingestor.sinks.database import Database, StreamLost
 from tracebloc_ingestor.sinks.db.bulk.load_stream import bulk_load_capable
 from tracebloc_ingestor.sinks.metadata_file import MetadataFile
-from tracebloc_ingestor.testing.runs import has_table, run_plugin, table_rows
+from tracebloc_ingestor.testing.runs import StopAfterBatches, has_table, run_plugin, table_rows
 
 ROWS = 12_000
 BATCH = 1_000
@@ -219,24 +219,10 @@ def test_a_rerun_into_a_published_folder_renames_file_by_file_and_rewrites_nothi
     assert "d0031.txt" in after
 
 
-class StopAfter:
-    """SIGTERM to this process once ``batches`` batches went into the load."""
-
-    def __init__(self, batches: int) -> None:
-        self.batches = batches
-        self.seen = 0
-
-    @hookimpl
-    def tb_load(self, ctx, batch):
-        self.seen += 1
-        if self.seen == self.batches:
-            os.kill(os.getpid(), signal.SIGTERM)
-
-
 def test_sigterm_mid_pass_leaves_nothing_visible_and_the_rerun_completes(tmp_path, any_url):
     assert threading.current_thread() is threading.main_thread()
     write_docs(tmp_path, 400)
-    report, *_ = run_plugin(Docs(), doc_flags(tmp_path, any_url), plugins=[StopAfter(2)])
+    report, *_ = run_plugin(Docs(), doc_flags(tmp_path, any_url), plugins=[StopAfterBatches(2)])
     assert report.exit_code == 143
     assert not has_table(any_url, "docs") and not (tmp_path / "shared" / "docs").exists()
     report, out, _err = run_plugin(Docs(), doc_flags(tmp_path, any_url))

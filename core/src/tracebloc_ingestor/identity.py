@@ -14,7 +14,6 @@ import tempfile
 import uuid
 from typing import Sequence
 
-import attrs
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
