@@ -116,7 +116,7 @@ def default_workers() -> int:
 #: threads for a source on a volume where each open and read waits for a round trip (NFS, a cloud share)
 LATENCY_WORKERS = 32
 # a probe file that keeps a thread waiting (not computing) this long per file marks such a volume
-_SLOW_VOLUME_SECONDS = 0.0015
+_SLOW_VOLUME_SECONDS = 0.001
 _PROBE_FILES = 3
 
 
@@ -491,6 +491,7 @@ class FileCategory(BaseIngestor):
                 wall, cpu = time.perf_counter(), time.thread_time()
                 first = [self._check_one(ctx, task, folder) for task in probe]
                 waited = (time.perf_counter() - wall) - (time.thread_time() - cpu)
+                ctx.log.debug("the first %d files took %.2f ms each waiting", len(probe), 1000 * waited / len(probe))
                 if waited / len(probe) > _SLOW_VOLUME_SECONDS:
                     state.workers = max(state.workers, LATENCY_WORKERS)
                     ctx.log.info("the source answers slowly (%.1f ms per file): checking %d files at a time",
