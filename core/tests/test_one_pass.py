@@ -421,3 +421,29 @@ def test_a_column_changed_before_the_cast_is_cast_again_not_taken_from_validatio
     assert report.exit_code == 0 and report.passes == 1
     refs = [r[0] for r in table_rows(sqlite_url, "demo", "ref")]
     assert refs[:3] == ["R1", "R2", "R3"] and len(refs) == 50
+
+
+def test_a_source_that_answers_slowly_gets_many_reads_in_flight(tmp_path, sqlite_url, caplog):
+    from tracebloc_ingestor.files.store import FileStore
+
+    def slow_open(path):
+        time.sleep(0.004)  # a network volume's round trip per open
+        return open(path, "rb")
+
+    class SlowDocs(Docs):
+        def make_store(self, ctx):
+            return FileStore(ctx.destination, opener=slow_open)
+
+    write_docs(tmp_path, 120)
+    with caplog.at_level(logging.INFO, logger="tracebloc_ingestor"):
+        report, out, _err = run_plugin(SlowDocs(), doc_flags(tmp_path, sqlite_url), {"LOG_LEVEL": "INFO"})
+    assert report.exit_code == 0, out
+    assert any("the source answers slowly" in r.getMessage() and "32 files at a time" in r.getMessage() for r in caplog.records)
+    assert row_count(sqlite_url, "docs") == 120
+    caplog.clear()
+    fast = tmp_path / "fast"
+    fast.mkdir()
+    write_docs(fast, 20)
+    with caplog.at_level(logging.INFO, logger="tracebloc_ingestor"):
+        report, *_ = run_plugin(Docs(), doc_flags(fast, f"sqlite:///{fast / 'db.sqlite'}"), {"LOG_LEVEL": "INFO"})
+    assert report.exit_code == 0 and not any("answers slowly" in r.getMessage() for r in caplog.records)

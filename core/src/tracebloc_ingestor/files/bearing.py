@@ -488,9 +488,9 @@ class FileCategory(BaseIngestor):
                 # the first files, one by one: a thread that mostly waits on each is on a
                 # network volume, where many reads in flight hide the latency
                 probe, tasks = tasks[:_PROBE_FILES], tasks[_PROBE_FILES:]
-                wall, cpu = time.perf_counter(), time.thread_time()
+                wall, busy = time.perf_counter(), _busy_seconds()
                 first = [self._check_one(ctx, task, folder) for task in probe]
-                waited = (time.perf_counter() - wall) - (time.thread_time() - cpu)
+                waited = (time.perf_counter() - wall) - (_busy_seconds() - busy)
                 ctx.log.debug("the first %d files took %.2f ms each waiting", len(probe), 1000 * waited / len(probe))
                 if waited / len(probe) > _SLOW_VOLUME_SECONDS:
                     state.workers = max(state.workers, LATENCY_WORKERS)
@@ -600,6 +600,16 @@ class FileCategory(BaseIngestor):
     def file_statistics(self, ctx: "RunContext", described: list[tuple[str, Any]]) -> dict:
         """Statistics of files described for the first time: ``(rel, facts)`` pairs (aggregates only)."""
         return {}
+
+
+def _busy_seconds() -> float:
+    """This thread's time on a CPU or waiting for one (a busy machine is not a slow volume)."""
+    try:
+        with open("/proc/thread-self/schedstat", "rb") as fh:
+            on_cpu, queued = fh.read().split()[:2]
+        return (int(on_cpu) + int(queued)) / 1e9
+    except (OSError, ValueError):
+        return time.thread_time()
 
 
 def _stored_size(ctx: "RunContext", name: str) -> int:
