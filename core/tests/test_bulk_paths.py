@@ -306,14 +306,14 @@ def test_repeat_tracker_counts_earlier_copies_in_stream_order_in_memory_and_spil
     answers = {id(small): [], id(spilled): []}
     for start in range(0, len(stream), 700):
         for tracker in (small, spilled):
-            answers[id(tracker)].extend(tracker.observe(stream[start : start + 700]))
+            answers[id(tracker)].extend(tracker.observe(stream[start : start + 700]).tolist())
     assert spilled._runs._runs and not small._runs._runs
     expected = [0] * 3_000 + [1] * 500 + [2] * 10 + [1, 2, 3]
     assert answers[id(small)] == answers[id(spilled)] == expected
     assert small.repeats == spilled.repeats == 513
     # a key that matches in its first 64 bits only is new content
     twin = digests[5][:8] + bytes(24)
-    assert small.observe([twin, twin]) == [0, 1]
+    assert small.observe([twin, twin]).tolist() == [0, 1]
     small.discard()
     spilled.discard()
 

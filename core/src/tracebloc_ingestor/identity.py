@@ -37,9 +37,15 @@ def canonical_rows(batch: pa.RecordBatch, columns: Sequence[str]) -> list[bytes]
 
 
 def content_digests(salt: bytes, header: Sequence[str], rows: list[bytes]) -> list[bytes]:
-    prefix = salt + _FIELD_SEP.join(header).encode() + b"\x1d"
-    sha256 = hashlib.sha256
-    return [sha256(prefix + row).digest() for row in rows]
+    """SHA-256 of salt, header and each row; the common prefix is hashed once and copied per row."""
+    start = hashlib.sha256(salt + _FIELD_SEP.join(header).encode() + b"\x1d").copy
+
+    def digest(row: bytes) -> bytes:
+        h = start()
+        h.update(row)
+        return h.digest()
+
+    return [digest(row) for row in rows]
 
 
 # Keys of first occurrences are kept in memory up to this many records, then spilled to
@@ -78,7 +84,15 @@ class _Filter:
 
     def add(self, keys: np.ndarray) -> None:
         pos = self._positions(keys).ravel()
-        np.bitwise_or.at(self._bits, pos >> np.uint64(3), (1 << (pos & np.uint64(7))).astype(np.uint8))
+        if not len(pos):
+            return
+        index = (pos >> np.uint64(3)).astype(np.int64)
+        bits = (1 << (pos & np.uint64(7))).astype(np.uint8)
+        order = np.argsort(index, kind="stable")
+        index, bits = index[order], bits[order]
+        # one OR per byte (a fancy-index |= would keep only one bit of bytes set twice)
+        starts = np.flatnonzero(np.r_[True, index[1:] != index[:-1]])
+        self._bits[index[starts]] |= np.bitwise_or.reduceat(bits, starts)
 
 
 class _Runs:
@@ -154,11 +168,11 @@ class RepeatTracker:
         self.counts: dict[bytes, int] = {}  # digest -> records so far, for repeated content only
         self.repeats = 0
 
-    def observe(self, digests: list[bytes]) -> list[int]:
-        """For each digest, how many records before it had the same content."""
+    def observe(self, digests: list[bytes]) -> np.ndarray:
+        """For each digest, how many records before it had the same content (int64 array)."""
         n = len(digests)
         if n == 0:
-            return []
+            return np.zeros(0, dtype=np.int64)
         if self._filter is None:
             self._filter = _Filter()
         hi, lo = _keys(digests)
@@ -200,7 +214,7 @@ class RepeatTracker:
         self.repeats += int(n - new.sum())
         self._filter.add(hi[new])
         self._runs.add(hi[new], lo[new])
-        return occurrences.tolist()
+        return occurrences
 
     def discard(self) -> None:
         self._runs.close()
@@ -219,7 +233,7 @@ def ids_from_digests(digests: list[bytes], occurrences: list[int]) -> pa.Array:
     text = _HEX[raw].tobytes()
     offsets = np.arange(0, 64 * n + 1, 64, dtype=np.int32)
     ids = pa.StringArray.from_buffers(n, pa.py_buffer(offsets.tobytes()), pa.py_buffer(text))
-    later = [i for i, k in enumerate(occurrences) if k]
+    later = np.flatnonzero(np.asarray(occurrences)).tolist()
     if later:
         values = ids.to_pylist()
         for i in later:
