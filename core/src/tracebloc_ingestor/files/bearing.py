@@ -473,6 +473,10 @@ class FileCategory(BaseIngestor):
             check.problems.append((exc.rule, exc.message, rel))
         except OSError as exc:
             check.problems.append(("unreadable", f"a file cannot be read ({exc.strerror or type(exc).__name__})", rel))
+        if not check.problems and target != path and ctx.files is not None:
+            produce = self.producer(ctx, check.facts)
+            if produce is not None:  # processed while the next files are checked
+                ctx.files.produce_early(name, produce)
         return check
 
     def _inspect_all(self, ctx: "RunContext", tasks: list) -> list[FileCheck]:

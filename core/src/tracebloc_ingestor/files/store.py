@@ -35,7 +35,7 @@ import attrs
 log = logging.getLogger("tracebloc_ingestor")
 
 if TYPE_CHECKING:  # pragma: no cover
-    from concurrent.futures import Executor
+    from concurrent.futures import Executor, Future
 
 MARKER_NAME = ".tracebloc-dataset.json"
 LEDGER_NAME = ".tracebloc-files.jsonl"
@@ -122,6 +122,7 @@ class FileStore:
         self._run_tag = uuid.uuid4().hex[:12]
         self._temp_numbers = itertools.count()
         self._processes: "Executor | None" = None
+        self._early: dict[str, "Future"] = {}  # name -> its producer's result, started while the file was checked
         self._made_parent = False  # the storage folder did not exist: removed again if nothing is published
         self._picklable: dict[int, bool] = {}
 
@@ -380,12 +381,24 @@ class FileStore:
             with self._lock:
                 results = [StoredFile(job.name, *self._staged[job.name][1:], True) for job in ready]
         else:
+            done, failed, jobs_list = self._collect_early(jobs_list)
+            results.extend(done)
+            failures.extend(failed)
+            in_processes = [j for j in jobs_list if j.produce is not None and self._processes is not None
+                            and j.name in self._staged and self._can_pickle(j.produce)]
+            if in_processes:
+                done, failed = self._produce_in_processes(in_processes)
+                results.extend(done)
+                failures.extend(failed)
+                taken = {j.name for j in in_processes}
+                jobs_list = [j for j in jobs_list if j.name not in taken]
             # Each worker takes a contiguous share: one task per file costs more than a small copy.
             shares = min(self.workers, len(jobs_list))
-            with ThreadPoolExecutor(max_workers=shares, thread_name_prefix="tb-store") as pool:
-                for done, failed in pool.map(self._store_share, [jobs_list[i::shares] for i in range(shares)]):
-                    results.extend(done)
-                    failures.extend(failed)
+            if shares:
+                with ThreadPoolExecutor(max_workers=shares, thread_name_prefix="tb-store") as pool:
+                    for done, failed in pool.map(self._store_share, [jobs_list[i::shares] for i in range(shares)]):
+                        results.extend(done)
+                        failures.extend(failed)
         if failures:
             name, exc = failures[0]
             if isinstance(exc, FileStoreError):
@@ -424,6 +437,74 @@ class FileStore:
         with self._lock:
             self._staged[job.name] = known
         return StoredFile(job.name, known[1], known[2], True)
+
+    def produce_early(self, name: str, produce: Callable[[Path], bytes]) -> bool:
+        """Start making the staged file ``name`` with ``produce`` in a worker process now (thread-safe).
+
+        For a checker that knows right away what a file needs (a resize): the work then runs
+        while the next files are checked, and :meth:`store` only collects it. False when it
+        cannot start here (no worker processes, not staged, not picklable).
+        """
+        pool = self._processes
+        if pool is None or self._staging is None or not self._can_pickle(produce):
+            return False
+        with self._lock:
+            if name not in self._staged or name in self._early:
+                return False
+            task = (produce, os.fspath(self._staging / name), os.fspath(self._temp(name)))
+            self._early[name] = pool.submit(_produce_into, task)
+        return True
+
+    def _collect_early(self, jobs: list[CopyJob]) -> tuple[list[StoredFile], list[tuple[str, BaseException]], list[CopyJob]]:
+        done: list[StoredFile] = []
+        failed: list[tuple[str, BaseException]] = []
+        rest: list[CopyJob] = []
+        for job in jobs:
+            with self._lock:
+                future = self._early.pop(job.name, None) if job.produce is not None else None
+            if future is None:
+                rest.append(job)
+                continue
+            try:
+                size, digest, problem = future.result()
+            except Exception:  # noqa: BLE001 - the pool broke: made again below, in a thread
+                rest.append(job)
+                continue
+            if problem is not None:
+                failed.append((job.name, FileStoreError(f"{self._where(job.name)}: {problem}")))
+                continue
+            with self._lock:
+                self._staged[job.name] = (self._staged[job.name][0], size, digest)
+            done.append(StoredFile(job.name, size, digest, True))
+        return done, failed, rest
+
+    def _produce_in_processes(self, jobs: list[CopyJob]) -> tuple[list[StoredFile], list[tuple[str, BaseException]]]:
+        """Each staged file made by its producer in the worker processes, which write the result in place.
+
+        Handed over in chunks and nothing but paths and sizes travel between the processes:
+        many small tasks would cost more in hand-over than the work.
+        """
+        from concurrent.futures.process import BrokenProcessPool
+
+        tasks = [(job.produce, os.fspath(self._staging / job.name), os.fspath(self._temp(job.name))) for job in jobs]
+        chunk = max(1, len(tasks) // (4 * (os.cpu_count() or 1)))
+        done: list[StoredFile] = []
+        failed: list[tuple[str, BaseException]] = []
+        try:
+            answers = list(self._processes.map(_produce_into, tasks, chunksize=chunk))
+        except BrokenProcessPool:
+            log.warning("the worker processes stopped; processing files in threads instead")
+            self._processes = None
+            return self._store_share(jobs)
+        for job, (size, digest, problem) in zip(jobs, answers):
+            if problem is not None:
+                failed.append((job.name, FileStoreError(f"{self._where(job.name)}: {problem}")))
+                continue
+            with self._lock:
+                source = self._staged[job.name][0]
+                self._staged[job.name] = (source, size, digest)
+            done.append(StoredFile(job.name, size, digest, True))
+        return done, failed
 
     def _produce(self, produce: Callable[[Path], bytes], path: Path) -> bytes:
         pool = self._processes
@@ -550,6 +631,12 @@ class FileStore:
     def discard(self) -> None:
         """Forget and remove whatever is staged and not published (idempotent)."""
         staging, self._staging = self._staging, None
+        early, self._early = self._early, {}
+        for future in early.values():
+            future.cancel()
+        for future in early.values():
+            with contextlib.suppress(Exception):
+                future.result()  # nothing may write into the folder while it is removed
         self._staged.clear()
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
@@ -582,6 +669,20 @@ class FileStore:
     def _where(self, name: str | None) -> str:
         table = self._table or self.folder.name
         return f"{table}/{name}" if name else f"the folder of {table}"
+
+
+def _produce_into(task: tuple[Callable[[Path], bytes], str, str]) -> tuple[int, str, str | None]:
+    """In a worker process: replace the staged file by what its producer makes of it; (size, sha256, problem)."""
+    produce, staged, tmp = task
+    try:
+        data = produce(Path(staged))
+        with open(tmp, "xb") as fout:
+            fout.write(data)
+        os.replace(tmp, staged)
+    except Exception as exc:  # noqa: BLE001 - named by its reason, never its content
+        _unlink_quietly(Path(tmp))
+        return 0, "", _reason(exc)
+    return len(data), hashlib.sha256(data).hexdigest(), None
 
 
 def _reason(exc: BaseException) -> str:
