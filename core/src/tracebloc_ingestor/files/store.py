@@ -430,9 +430,7 @@ class FileStore:
             known = (os.fspath(job.source), size, digest)
         if job.produce is not None:
             data = self._produce(job.produce, staged)
-            tmp = self._temp(job.name)
-            self._write_file(tmp, data, job.name)
-            os.replace(tmp, staged)
+            self._write_file(staged, data, job.name)
             known = (known[0], len(data), hashlib.sha256(data).hexdigest())
         with self._lock:
             self._staged[job.name] = known
@@ -451,8 +449,7 @@ class FileStore:
         with self._lock:
             if name not in self._staged or name in self._early:
                 return False
-            task = (produce, os.fspath(self._staging / name), os.fspath(self._temp(name)))
-            self._early[name] = pool.submit(_produce_into, task)
+            self._early[name] = pool.submit(_produce_into, (produce, os.fspath(self._staging / name)))
         return True
 
     def _collect_early(self, jobs: list[CopyJob]) -> tuple[list[StoredFile], list[tuple[str, BaseException]], list[CopyJob]]:
@@ -486,7 +483,7 @@ class FileStore:
         """
         from concurrent.futures.process import BrokenProcessPool
 
-        tasks = [(job.produce, os.fspath(self._staging / job.name), os.fspath(self._temp(job.name))) for job in jobs]
+        tasks = [(job.produce, os.fspath(self._staging / job.name)) for job in jobs]
         chunk = max(1, len(tasks) // (4 * (os.cpu_count() or 1)))
         done: list[StoredFile] = []
         failed: list[tuple[str, BaseException]] = []
@@ -552,11 +549,12 @@ class FileStore:
         return self._staging / f"{TEMP_PREFIX}{next(self._temp_numbers)}-{name}"
 
     def _write_file(self, path: Path, data: bytes, name: str) -> None:
+        """Overwrite a staged file in place: the staging folder is the run's own and is published
+        only whole, so no reader sees it half-written, and no new inode is made (file creation is
+        the costly part on ext4 after many deletions)."""
         try:
-            with open(path, "xb") as fout:
-                fout.write(data)
+            _overwrite(os.fspath(path), data)
         except OSError as exc:
-            _unlink_quietly(path)
             raise FileStoreError(f"{self._where(name)}: {_reason(exc)}") from None
 
     # -- publishing ------------------------------------------------------------------
@@ -671,18 +669,31 @@ class FileStore:
         return f"{table}/{name}" if name else f"the folder of {table}"
 
 
-def _produce_into(task: tuple[Callable[[Path], bytes], str, str]) -> tuple[int, str, str | None]:
-    """In a worker process: replace the staged file by what its producer makes of it; (size, sha256, problem)."""
-    produce, staged, tmp = task
+def _produce_into(task: tuple[Callable[[Path], bytes], str]) -> tuple[int, str, str | None]:
+    """In a worker process: overwrite the staged file with what its producer makes of it; (size, sha256, problem)."""
+    produce, staged = task
     try:
         data = produce(Path(staged))
-        with open(tmp, "xb") as fout:
-            fout.write(data)
-        os.replace(tmp, staged)
+        _overwrite(staged, data)
     except Exception as exc:  # noqa: BLE001 - named by its reason, never its content
-        _unlink_quietly(Path(tmp))
         return 0, "", _reason(exc)
     return len(data), hashlib.sha256(data).hexdigest(), None
+
+
+def _overwrite(path: str, data: bytes) -> None:
+    """Write ``data`` over the file at ``path`` and cut it to that length.
+
+    Not truncated to zero first: ext4 writes a file back at once when it is closed after
+    such a truncation (its guard for replace-by-truncate), which would make every write wait.
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.ftruncate(fd, len(data))
+    finally:
+        os.close(fd)
 
 
 def _reason(exc: BaseException) -> str:
