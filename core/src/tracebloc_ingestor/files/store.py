@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import itertools
 import json
 import logging
 import os
@@ -120,7 +119,6 @@ class FileStore:
         self._done: dict[str, int] = {}
         self._sources: dict[str, str] = {}
         self._run_tag = uuid.uuid4().hex[:12]
-        self._temp_numbers = itertools.count()
         self._processes: "Executor | None" = None
         self._early: dict[str, "Future"] = {}  # name -> its producer's result, started while the file was checked
         self._made_parent = False  # the storage folder did not exist: removed again if nothing is published
@@ -543,10 +541,6 @@ class FileStore:
             log.info("worker processes could not be started; producers run in threads")
             return
         self._processes = pool
-
-    def _temp(self, name: str) -> Path:
-        # unique per run and file; a counter, since a uuid4 per file costs a random-bytes syscall
-        return self._staging / f"{TEMP_PREFIX}{next(self._temp_numbers)}-{name}"
 
     def _write_file(self, path: Path, data: bytes, name: str) -> None:
         """Overwrite a staged file in place: the staging folder is the run's own and is published
