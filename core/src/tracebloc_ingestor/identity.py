@@ -50,7 +50,7 @@ def content_digests(salt: bytes, header: Sequence[str], rows: list[bytes]) -> li
 
 # Keys of first occurrences are kept in memory up to this many records, then spilled to
 # sorted runs on disk; a fixed-size filter in front keeps most look-ups off the runs.
-_HOLD_ROWS = 1_000_000
+_HOLD_ROWS = 250_000
 _FILTER_BITS = 1 << 27  # 16 MiB: under 0.5 % false positives at 10M records
 _FILTER_SHIFT = np.uint64(64 - 27)
 _FILTER_MULTIPLIERS = np.array(
