@@ -30,6 +30,9 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import baselines  # noqa: E402  (the plain loops, also run as whole processes by bench/run.py)
+
 SIZE = (256, 256)
 OLD_INGESTOR_FILES_PER_S = 1337  # the existing ingestor on this machine kind (issue 4)
 
@@ -66,11 +69,6 @@ def make_set(folder: Path, count: int, *, mixed: bool) -> Path:
     return folder
 
 
-def _names(folder: Path) -> list[str]:
-    lines = (folder / "labels.csv").read_text().splitlines()[1:]
-    return [line.split(",", 1)[0] for line in lines]
-
-
 def warm(folder: Path) -> None:
     """Read every image once so that every measurement starts from the same (warm) page cache."""
     for entry in os.scandir(folder / "images"):
@@ -88,26 +86,16 @@ def settle() -> None:
 
 
 def plain_copy_loop(folder: Path, dest: Path) -> float:
-    dest.mkdir(parents=True)
     settle()
     start = time.perf_counter()
-    for name in _names(folder):
-        src = folder / "images" / name
-        with Image.open(src) as im:
-            if im.size != SIZE:
-                raise SystemExit(f"unexpected size {im.size}")
-        shutil.copyfile(src, dest / name)
+    baselines.copy_loop(folder, dest)
     return time.perf_counter() - start
 
 
 def plain_resize_loop(folder: Path, dest: Path) -> float:
-    dest.mkdir(parents=True)
     settle()
     start = time.perf_counter()
-    for name in _names(folder):
-        with Image.open(folder / "images" / name) as im:
-            im.load()
-            im.resize(SIZE, Image.Resampling.BILINEAR).save(dest / name, "JPEG", quality=95)
+    baselines.resize_loop(folder, dest)
     return time.perf_counter() - start
 
 

@@ -136,23 +136,27 @@ def bench_a(server: Server, csv_path: Path) -> float:
         conn.close()
 
 
+def load_data_sql(csv_path: Path, table: str) -> str:
+    """The server's own LOAD DATA of the raw CSV into the contract layout, data_id and run id set by the server."""
+    names = list(FEATURES) + ["label"]
+    variables = ", ".join(f"@v{k}" for k in range(len(names)))
+    sets = ", ".join(f"`{n}` = @v{k}" for k, n in enumerate(names))
+    return (
+        f"LOAD DATA LOCAL INFILE '{csv_path}' INTO TABLE `{table}` CHARACTER SET utf8mb4 "
+        "FIELDS TERMINATED BY ',' LINES TERMINATED BY '\\n' IGNORE 1 LINES "
+        f"({variables}) SET {sets}, `data_intent` = 'train', `ingestor_id` = '{uuid.uuid4()}', "
+        f"`data_id` = SHA2(CONCAT_WS(',', {variables}), 256)"
+    )
+
+
 def bench_b(server: Server, csv_path: Path) -> float:
     """LOAD DATA of the same rows into the contract's layout, data_id and run id set by the server."""
     conn = server.connect(server.database)
-    run_id = str(uuid.uuid4())
-    names = list(FEATURES) + ["label"]
     try:
         with conn.cursor() as cur:
             cur.execute(contract_ddl("contract_b"))
             start = time.perf_counter()
-            variables = ", ".join(f"@v{k}" for k in range(len(names)))
-            sets = ", ".join(f"`{n}` = @v{k}" for k, n in enumerate(names))
-            cur.execute(
-                f"LOAD DATA LOCAL INFILE '{csv_path}' INTO TABLE contract_b CHARACTER SET utf8mb4 "
-                "FIELDS TERMINATED BY ',' LINES TERMINATED BY '\\n' IGNORE 1 LINES "
-                f"({variables}) SET {sets}, `data_intent` = 'train', `ingestor_id` = '{run_id}', "
-                "`data_id` = SHA2(CONCAT_WS(',', " + ", ".join(f"@v{k}" for k in range(len(names))) + "), 256)"
-            )
+            cur.execute(load_data_sql(csv_path, "contract_b"))
             conn.commit()
             return time.perf_counter() - start
     finally:

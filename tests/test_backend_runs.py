@@ -89,7 +89,10 @@ def test_registration_failure_exits_1_and_rerun_registers_without_duplicates(tmp
     backend_double.clear_scripts()  # back to normal answers
     second = subprocess.run([TB, "--config", str(config)], capture_output=True, text=True, env=backend_env(backend_double, tmp_path, DATABASE_URL=mysql_url), timeout=300)
     assert second.returncode == 0, second.stdout + second.stderr
+    # the committed rows are exactly this input's: they are registered as they are, not rewritten
+    assert "new rows: 0; already present from an earlier identical run: 60" in second.stdout
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM customers_sample")).scalar() == 60
+        assert conn.execute(sa.text("SELECT count(*) FROM customers_sample WHERE ingestor_id = :r"), {"r": run_id}).scalar() == 60
     engine.dispose()
-    assert len(backend_double.registrations()) == 1
+    assert [r["ingestor_id"] for r in backend_double.registrations()] == [run_id]

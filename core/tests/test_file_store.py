@@ -351,3 +351,50 @@ def test_too_little_free_space_for_the_files_found_stops_before_writing(tmp_path
         assert report.exit_code == 1 and [i.rule for i in report.issues] == ["free_space"]
         assert "MiB at" in report.issues[0].message and "are free" in report.issues[0].message
         assert not (store / "docs").exists()  # nothing written
+def shout(path: Path) -> bytes:
+    """A producer that can be pickled (module level): upper-case bytes."""
+    return path.read_bytes().upper()
+
+
+def test_staged_files_are_published_at_once_and_producers_run_in_worker_processes(source, tmp_path):
+    from tracebloc_ingestor.files.store import STAGING_PREFIX
+
+    (source / "images" / "c.txt").write_bytes(b"abc" * 100)
+    (source / "images" / "d.txt").write_bytes(b"def" * 100)
+    store = FileStore(tmp_path / "shared" / "t", process_producers=True)
+    store.open("id-1", table="t", deferred=True)
+    folder = tmp_path / "shared" / "t"
+    staged = store.stage("c.txt", source / "images" / "c.txt")
+    assert staged is not None and staged.read_bytes() == b"abc" * 100 and not folder.exists()
+    early = store.produce_early("c.txt", shout)
+    assert early == (store._processes is not None)  # processes unless this process ran threads already
+    store.stage("d.txt", source / "images" / "d.txt")
+    results = store.store([
+        CopyJob("c.txt", source / "images" / "c.txt", produce=shout),
+        CopyJob("d.txt", source / "images" / "d.txt", produce=lambda p: p.read_bytes()[:3]),  # not picklable: a thread
+    ])
+    assert sorted((r.name, r.size) for r in results) == [("c.txt", 300), ("d.txt", 3)]
+    assert not folder.exists()  # nothing visible before publishing
+    store.publish()
+    store.close()
+    assert (folder / "c.txt").read_bytes() == b"ABC" * 100 and (folder / "d.txt").read_bytes() == b"def"
+    ledger = {e["name"]: e["sha256"] for e in map(json.loads, (folder / LEDGER_NAME).read_text().splitlines())}
+    assert ledger == {"c.txt": sha(b"ABC" * 100), "d.txt": sha(b"def")}
+    assert not [n for n in os.listdir(tmp_path / "shared") if n.startswith(STAGING_PREFIX)]
+
+
+def test_a_store_that_is_not_published_leaves_only_its_staging_folder_until_the_next_run(source, tmp_path):
+    from tracebloc_ingestor.files.store import STAGING_PREFIX
+
+    first = FileStore(tmp_path / "shared" / "t")
+    first.open("id-1", table="t", deferred=True)
+    first.stage("a.jpg", source / "images" / "a.jpg")
+    # killed here: no publish, no clean-up
+    left = [n for n in os.listdir(tmp_path / "shared") if n.startswith(STAGING_PREFIX)]
+    assert len(left) == 1 and not (tmp_path / "shared" / "t").exists()
+    second = FileStore(tmp_path / "shared" / "t")
+    second.open("id-1", table="t", deferred=True)
+    second.stage("a.jpg", source / "images" / "a.jpg")
+    second.publish()
+    assert sorted(os.listdir(tmp_path / "shared")) == ["t"]
+    assert (tmp_path / "shared" / "t" / "a.jpg").read_bytes() == b"A" * 5000

@@ -21,24 +21,44 @@ def source_columns(batch: pa.RecordBatch) -> list[str]:
     return sorted(n for n in batch.schema.names if not n.startswith(HOST_PREFIX))
 
 
+# how many first rows of an id column are held to name them in "repeats the value of row N"
+FIRST_ROWS_HELD = 250_000
+
+
 class RecordIdentity:
-    """Gives every record its ``data_id`` (see :mod:`tracebloc_ingestor.identity`)."""
+    """Gives every record its ``data_id`` (see :mod:`tracebloc_ingestor.identity`).
+
+    ``validate`` hashes each batch and counts repeated content in stream order; in one
+    pass ``transform`` reuses that batch's digests and counts. A second pass over the
+    same input (after :meth:`restart`) takes the digests from a temporary file and counts
+    again from the start, which gives the same ids.
+    """
 
     def __init__(self, salt: bytes) -> None:
         self.salt = salt
         self.tracker = identity.RepeatTracker()
-        self.cache = identity.DigestCache()  # the validation pass's digests, reused by the write pass
+        self.cache = identity.DigestCache()  # the validation pass's digests, for a second pass
+        self._replay: identity.RepeatTracker | None = None
+        self._last: tuple[int, int, list[bytes], list[int]] | None = None  # the batch validated last
         self._missing_column_reported = False
+        self._first_rows: dict[bytes, int | None] = {}  # id column: the first row of each value (bounded)
         self._seen = 0
+        #: whether another pass may read the input again (then digests are kept for it)
+        self.second_pass = True
 
     def close(self) -> None:
         self.cache.close()
         self.tracker.discard()
+        if self._replay is not None:
+            self._replay.discard()
 
     def restart(self) -> None:
         """Start the write-side ids over, for another pass over the same input."""
-        self.tracker.seen.clear()
+        if self._replay is not None:
+            self._replay.discard()
+        self._replay = identity.RepeatTracker()
         self.cache.rewind()
+        self._last = None
         self._seen = 0
 
     def _first_row(self, batch: pa.RecordBatch, count: bool) -> int:
@@ -67,8 +87,6 @@ class RecordIdentity:
         settings = ctx.settings
         if settings.data_id_strategy == "uuid":
             return None
-        # an id column must be unique: its repeats are reported with their rows at the end
-        self.tracker.with_rows = settings.data_id_strategy == "column"
         issues = []
         if settings.data_id_strategy == "column":
             name = settings.data_id_column
@@ -88,31 +106,58 @@ class RecordIdentity:
             for row in pc.filter(rows, pc.fill_null(blank, True)).to_pylist():
                 issues.append(Issue("required", "a data_id value is required", row=row, column=name))
         digests = self._digests(ctx, batch)
-        first = self._first_row(batch, True)
-        self.tracker.observe(digests, _rows(batch, first) if self.tracker.with_rows else None)
+        occurrences = self.tracker.observe(digests)
+        if settings.data_id_strategy == "column":
+            issues.extend(self._repeated_ids(ctx, batch, digests, occurrences))
         if settings.data_id_strategy == "content_hash":  # the only strategy whose ids reuse them
-            self.cache.put(first, digests)
+            first = self._first_row(batch, True)
+            if self.second_pass:
+                self.cache.put(first, digests)
+            self._last = (first, batch.num_rows, digests, occurrences)
+        return issues
+
+    def _repeated_ids(self, ctx: RunContext, batch: pa.RecordBatch, digests: list[bytes], occurrences) -> list[Issue]:
+        """An id column must be unique: each repeat named by its row and the first row with its value."""
+        rows = batch.column(ROW_COLUMN).to_pylist() if ROW_COLUMN in batch.schema.names else [None] * batch.num_rows
+        column = ctx.settings.data_id_column
+        rel = ctx.relative(ctx.settings.label_file) if ctx.settings.label_file else None
+        issues = []
+        for digest, seen, row in zip(digests, occurrences.tolist(), rows):
+            first = self._first_rows.get(digest[:8])
+            if seen == 0:
+                if len(self._first_rows) < FIRST_ROWS_HELD:
+                    self._first_rows[digest[:8]] = row
+                continue
+            earlier = f"row {first:,}" if first is not None else "an earlier record"
+            issues.append(Issue("unique", f"repeats the data_id value of {earlier}; data_id values must be unique",
+                                row=row, column=column, file=rel))
         return issues
 
     def validate_end(self, ctx: RunContext) -> list[Issue] | None:
         if ctx.settings.data_id_strategy == "uuid":
             return None
-        self.tracker.close()
         self._seen = 0
-        if ctx.settings.data_id_strategy == "column" and self.tracker.repeats:
-            column = ctx.settings.data_id_column
-            rel = ctx.relative(ctx.settings.label_file) if ctx.settings.label_file else None
-            issues = [
-                Issue("unique", f"repeats the data_id value of row {first:,}; data_id values must be unique",
-                      row=row, column=column, file=rel)
-                for row, first in sorted(self.tracker.duplicates)
-            ]
-            untold = self.tracker.repeats - len(issues)
-            if untold > 0:
-                issues.append(Issue("unique", f"{untold:,} more records repeat a data_id value of an earlier record",
-                                    column=column, file=rel))
-            return issues
+        self._first_rows.clear()
         return None
+
+    def _content_ids(self, ctx: RunContext, batch: pa.RecordBatch) -> pa.Array:
+        if self._replay is None and self._last is not None:
+            # one pass: the batch validated just now
+            first, rows, digests, occurrences = self._last
+            self._last = None
+            if rows == batch.num_rows and (first < 0 or first == self._first_row(batch, False)):
+                return identity.ids_from_digests(digests, occurrences)
+            raise RuntimeError("record identity: a batch was transformed without being validated first")
+        first = self._first_row(batch, False)
+        if first < 0:
+            first = -1 - self._seen
+            self._seen += batch.num_rows
+        digests = self.cache.get(first, batch.num_rows)
+        if digests is None:
+            digests = self._digests(ctx, batch)
+        if self._replay is None:
+            self._replay = identity.RepeatTracker()
+        return identity.ids_from_digests(digests, self._replay.observe(digests))
 
     def transform(self, ctx: RunContext, batch: pa.RecordBatch) -> pa.RecordBatch:
         strategy = ctx.settings.data_id_strategy
@@ -127,26 +172,8 @@ class RecordIdentity:
             ids = pc.utf8_trim_whitespace(values)
             return set_column(batch, DATA_ID, ids)
         else:
-            first = self._first_row(batch, False)
-            if first < 0:
-                first = -1 - self._seen
-                self._seen += batch.num_rows
-            digests = self.cache.get(first, batch.num_rows)
-            if digests is None:
-                digests = self._digests(ctx, batch)
-            ids = identity.ids_from_digests(digests, self.tracker.occurrences(digests))
-            return set_column(batch, DATA_ID, ids)
+            return set_column(batch, DATA_ID, self._content_ids(ctx, batch))
         return set_column(batch, DATA_ID, pa.array(ids, pa.string()))
-
-
-def _rows(batch: pa.RecordBatch, first: int):
-    """Record numbers of the batch (1-based; from ``_tb_row`` when the category numbers its rows)."""
-    import numpy as np
-
-    if ROW_COLUMN in batch.schema.names:
-        return batch.column(ROW_COLUMN).to_numpy(zero_copy_only=False).astype(np.int64)
-    start = -first if first < 0 else first  # position in the stream, counted from 1
-    return np.arange(start, start + batch.num_rows, dtype=np.int64)
 
 
 class RunStamp:
@@ -198,13 +225,21 @@ class DatabaseWriter:
         begin = getattr(self.database, "begin_stream", None)
         return bool(self.writer is not None and begin is not None and begin(table))
 
-    def flush(self) -> None:
-        """Wait for every write (and commit a streamed load); raise the first error."""
+    def drain(self) -> None:
+        """Wait for every write sent so far; raise the first error (a streamed load stays open)."""
         if self.writer is not None:
             self.writer.flush()
+
+    def commit(self) -> None:
+        """Commit a streamed load (rows become visible); on failure nothing of it is kept."""
         finish = getattr(self.database, "finish_stream", None)
         if finish is not None:
             finish()
+
+    def flush(self) -> None:
+        """Wait for every write (and commit a streamed load); raise the first error."""
+        self.drain()
+        self.commit()
 
     def close(self) -> None:
         if self.writer is not None:

@@ -100,13 +100,14 @@ class Category:
 
     1. ``start(ctx)`` once, before anything is read: run-level checks (folders,
        options, companion files); return issues.
-    2. Validation pass: ``discover(ctx)`` yields record batches; each goes to
-       ``validate(ctx, batch)``; then ``validate_end(ctx)``. Nothing is written unless
-       no error was reported.
+    2. ``discover(ctx)`` yields record batches; each goes to ``validate(ctx, batch)``;
+       then ``validate_end(ctx)``. Nothing becomes visible unless no error was reported.
     3. ``table_schema(ctx)``: the typed feature columns of the table.
-    4. Write pass: ``discover(ctx)`` again; each batch through ``transform_batch``,
-       then ``load`` (files to ``ctx.files``; the host writes the rows after), then
-       ``describe`` (mergeable statistics).
+    4. Each batch through ``transform_batch``, then ``load`` (files to ``ctx.files``; the
+       host writes the rows after), then ``describe`` (mergeable statistics). With
+       ``single_pass`` this happens to each batch right after its validation, in the same
+       pass (``table_schema`` is asked after the first batch); otherwise ``discover`` runs
+       again after ``validate_end`` for a second pass.
     5. ``finish(ctx, report)`` once, whatever happened (success, failure, SIGTERM).
 
     Per-run state belongs in ``ctx.state(key, factory)``: one category object may
@@ -176,6 +177,17 @@ class Category:
     def table_schema(self, ctx: "RunContext") -> "TableSchema | None":
         """The typed feature columns of the table (None: framework columns only)."""
         return None
+
+    def single_pass(self, ctx: "RunContext") -> bool:
+        """Whether a batch may be transformed and loaded right after its own validation.
+
+        True when ``table_schema`` can answer once the first batch is validated and
+        ``transform_batch`` needs nothing that a later batch or ``validate_end`` finds out;
+        the run then validates and writes in one pass where the database can keep the rows
+        invisible until the end. False (the default here) keeps two passes: the whole input
+        is validated before ``table_schema`` is asked.
+        """
+        return False
 
     def transform_batch(self, ctx: "RunContext", batch: "pa.RecordBatch") -> "pa.RecordBatch":
         """One write-pass batch as the table stores it: ``label``, the framework columns used, the features."""

@@ -3,9 +3,8 @@
 ``content_hash`` (the default) makes re-runs idempotent: the id is a salted SHA-256
 of the record's source cells, so the same input always gets the same ids. Identical
 records are distinct samples, so the k-th repeat of the same content gets its own id
-derived from the first one and k. Finding repeats without holding every hash in a
-dictionary: the validation pass keeps an 8-byte prefix per record in a NumPy array,
-and only records whose prefix occurs more than once are counted in the write pass.
+derived from the first one and k. Repeats are found while the input streams, in
+bounded memory (:class:`RepeatTracker`), so one pass over the input can give every id.
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ import tempfile
 import uuid
 from typing import Sequence
 
-import attrs
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -61,144 +59,188 @@ def canonical_rows(batch: pa.RecordBatch, columns: Sequence[str]) -> list[bytes]
 
 
 def content_digests(salt: bytes, header: Sequence[str], rows: list[bytes]) -> list[bytes]:
-    prefix = salt + _FIELD_SEP.join(header).encode() + b"\x1d"
-    sha256 = hashlib.sha256
-    return [sha256(prefix + row).digest() for row in rows]
+    """SHA-256 of salt, header and each row; the common prefix is hashed once and copied per row."""
+    start = hashlib.sha256(salt + _FIELD_SEP.join(header).encode() + b"\x1d").copy
+
+    def digest(row: bytes) -> bytes:
+        h = start()
+        h.update(row)
+        return h.digest()
+
+    return [digest(row) for row in rows]
 
 
-def prefixes(digests: list[bytes]) -> np.ndarray:
-    return np.frombuffer(b"".join(d[:8] for d in digests), dtype=">u8").astype(np.uint64) if digests else np.empty(0, np.uint64)
+# Keys of first occurrences are kept in memory up to this many records, then spilled to
+# sorted runs on disk; a fixed-size filter in front keeps most look-ups off the runs.
+_HOLD_ROWS = 250_000
+_FILTER_BITS = 1 << 27  # 16 MiB: under 0.5 % false positives at 10M records
+_FILTER_SHIFT = np.uint64(64 - 27)
+_FILTER_MULTIPLIERS = np.array(
+    [0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93], dtype=np.uint64
+)
 
 
-# Prefixes are kept in memory up to this many records, then spilled to bucket files on disk.
-_SPILL_ROWS = 1_000_000
-_BUCKET_BITS = 4
+def _keys(digests: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    """The first two 64-bit words of each digest (a 128-bit key: equal keys are equal content)."""
+    if not digests:
+        empty = np.empty(0, np.uint64)
+        return empty, empty
+    words = np.frombuffer(b"".join(digests), dtype=">u8").reshape(len(digests), 4)
+    return words[:, 0].astype(np.uint64), words[:, 1].astype(np.uint64)
 
 
-_PAIR = np.dtype([("p", "<u8"), ("r", "<i8")])
-# At most this many (repeat, first) row pairs are kept for messages; all are counted.
-MAX_DUPLICATE_PAIRS = 100_000
+class _Filter:
+    """A Bloom filter over 64-bit keys: "maybe seen" or "surely not"; 16 MiB whatever the input."""
 
+    def __init__(self) -> None:
+        self._bits = np.zeros(_FILTER_BITS // 8, dtype=np.uint8)  # pages appear as bits are set
 
-@attrs.define
-class RepeatTracker:
-    """Finds repeated content across the whole input in bounded, compact memory.
+    def _positions(self, keys: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore"):
+            return (keys[None, :] * _FILTER_MULTIPLIERS[:, None]) >> _FILTER_SHIFT
 
-    Up to ``_SPILL_ROWS`` records the 8-byte prefixes stay in memory; beyond that they are
-    appended to 16 temporary files by their top bits, so that finding repeats at the end
-    sorts one sixteenth of them at a time (10M records: 5 MB per bucket instead of 80 MB).
-    With ``with_rows`` each prefix keeps its record number, so that :attr:`duplicates`
-    can say which row repeats which (for an id column, where a repeat is an error).
-    """
+    def contains(self, keys: np.ndarray) -> np.ndarray:
+        pos = self._positions(keys)
+        hit = (self._bits[pos >> np.uint64(3)] >> (pos & np.uint64(7)).astype(np.uint8)) & 1
+        return hit.all(axis=0).astype(bool)
 
-    parts: list = attrs.field(factory=list)
-    repeated: np.ndarray | None = None
-    repeats: int = 0
-    seen: dict = attrs.field(factory=dict)
-    spill_rows: int = _SPILL_ROWS
-    with_rows: bool = False
-    #: (row, row of the first record with the same value) per repeat, once closed (capped)
-    duplicates: list = attrs.field(factory=list)
-    _held: int = 0
-    _buckets: list | None = None
-
-    def observe(self, digests: list[bytes], rows: np.ndarray | None = None) -> None:
-        values = prefixes(digests)
-        if self.with_rows:
-            pairs = np.empty(len(values), _PAIR)
-            pairs["p"], pairs["r"] = values, rows
-            values = pairs
-        self._add(values)
-
-    def _keys(self, values: np.ndarray) -> np.ndarray:
-        return values["p"] if self.with_rows else values
-
-    def _add(self, values: np.ndarray) -> None:
-        if self._buckets is None:
-            self.parts.append(values)
-            self._held += len(values)
-            if self._held > self.spill_rows and self._spill():
-                pending, self.parts = self.parts, []
-                for part in pending:
-                    self._to_buckets(part)
+    def add(self, keys: np.ndarray) -> None:
+        pos = self._positions(keys).ravel()
+        if not len(pos):
             return
-        self._to_buckets(values)
+        index = (pos >> np.uint64(3)).astype(np.int64)
+        bits = (1 << (pos & np.uint64(7))).astype(np.uint8)
+        order = np.argsort(index, kind="stable")
+        index, bits = index[order], bits[order]
+        # one OR per byte (a fancy-index |= would keep only one bit of bytes set twice)
+        starts = np.flatnonzero(np.r_[True, index[1:] != index[:-1]])
+        self._bits[index[starts]] |= np.bitwise_or.reduceat(bits, starts)
 
-    def _spill(self) -> bool:
+
+class _Runs:
+    """Exact 128-bit keys of first occurrences, as sorted runs: per batch in memory, merged on disk."""
+
+    def __init__(self, hold_rows: int) -> None:
+        self.hold_rows = hold_rows
+        self._held: list[tuple[np.ndarray, np.ndarray]] = []  # one sorted (hi, lo) per batch
+        self._held_rows = 0
+        self._runs: list[tuple[np.ndarray, np.ndarray]] = []  # spilled: memory-mapped (hi, lo)
+        self._files: list = []
+
+    def add(self, hi: np.ndarray, lo: np.ndarray) -> None:
+        if not len(hi):
+            return
+        order = np.argsort(hi, kind="stable")
+        self._held.append((hi[order], lo[order]))
+        self._held_rows += len(hi)
+        if self._held_rows > self.hold_rows:
+            self._spill()
+
+    def _spill(self) -> None:
+        hi = np.concatenate([part[0] for part in self._held])
+        lo = np.concatenate([part[1] for part in self._held])
+        order = np.argsort(hi, kind="stable")
+        hi, lo = hi[order], lo[order]
         try:
-            self._buckets = [tempfile.TemporaryFile(prefix="tb_ids_") for _ in range(1 << _BUCKET_BITS)]
-        except OSError:  # no temporary folder: stay in memory
-            self.spill_rows = 1 << 62
-            return False
-        return True
+            fh = tempfile.TemporaryFile(prefix="tb_ids_")
+            fh.write(hi.tobytes())
+            fh.write(lo.tobytes())
+            fh.flush()
+            n = len(hi)
+            run = (np.memmap(fh, np.uint64, "r", 0, (n,)), np.memmap(fh, np.uint64, "r", 8 * n, (n,)))
+        except OSError:  # no temporary folder: keep one merged run in memory
+            run, fh = (hi, lo), None
+        if fh is not None:
+            self._files.append(fh)
+        self._runs.append(run)
+        self._held, self._held_rows = [], 0
 
-    def _to_buckets(self, values: np.ndarray) -> None:
-        values = values[np.argsort(self._keys(values), kind="stable")]
-        top = (self._keys(values) >> np.uint64(64 - _BUCKET_BITS)).astype(np.int64)
-        bounds = np.searchsorted(top, np.arange((1 << _BUCKET_BITS) + 1))
-        for k, fh in enumerate(self._buckets):
-            if bounds[k + 1] > bounds[k]:
-                fh.write(values[bounds[k] : bounds[k + 1]].tobytes())
+    def contains(self, hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
+        found = np.zeros(len(hi), dtype=bool)
+        for run_hi, run_lo in (*self._runs, *self._held):
+            left = np.searchsorted(run_hi, hi, "left")
+            right = np.searchsorted(run_hi, hi, "right")
+            for i in np.flatnonzero(right > left):
+                if not found[i]:
+                    found[i] = bool((run_lo[left[i] : right[i]] == lo[i]).any())
+        return found
 
     def close(self) -> None:
-        repeated, repeats = [], 0
-        if self._buckets is None:
-            groups = [np.concatenate(self.parts)] if self.parts else []
-        else:
-            groups = self._bucket_arrays()
-        self.parts = []
-        for values in groups:
-            if self.with_rows:
-                values = values[np.lexsort((values["r"], values["p"]))]
-            else:
-                values.sort()
-            keys = self._keys(values)
-            same = keys[1:] == keys[:-1]
-            found = int(same.sum())
-            if found:
-                repeats += found
-                repeated.append(np.unique(keys[1:][same]))
-                if self.with_rows:
-                    self._pairs(values, same)
-            del values, same
-        self.repeated = np.concatenate(repeated) if repeated else np.empty(0, np.uint64)
-        self.repeats = repeats
-        self.discard()
+        self._runs, self._held, self._held_rows = [], [], 0
+        for fh in self._files:
+            fh.close()
+        self._files = []
 
-    def _pairs(self, values: np.ndarray, same: np.ndarray) -> None:
-        """Record (row, first row of its value) for every repeat in one sorted group."""
-        room = MAX_DUPLICATE_PAIRS - len(self.duplicates)
-        if room <= 0:
-            return
-        index = np.arange(len(values))
-        starts = np.maximum.accumulate(np.where(np.concatenate(([False], same)), 0, index))
-        repeat = np.flatnonzero(np.concatenate(([False], same)))[:room]
-        rows = values["r"]
-        self.duplicates.extend(zip(rows[repeat].tolist(), rows[starts[repeat]].tolist()))
 
-    def _bucket_arrays(self):
-        for fh in self._buckets or ():
-            fh.seek(0)
-            yield np.frombuffer(bytearray(fh.read()), dtype=_PAIR if self.with_rows else np.uint64)
+class RepeatTracker:
+    """Counts, record by record and in stream order, how often the same content came before.
+
+    One pass is enough: :meth:`observe` answers for each digest of a batch how many
+    earlier records (in this and earlier batches) had the same content, so ids can be
+    given while the input streams. Memory stays bounded whatever the input: a 16 MiB
+    filter answers "surely new" for almost every record; only its "maybe" answers look
+    at the exact keys, which are held in memory up to ``hold_rows`` records and beyond
+    that in sorted runs in temporary files. Contents seen more than once are counted in
+    a dictionary (only those).
+    """
+
+    def __init__(self, hold_rows: int = _HOLD_ROWS) -> None:
+        self._filter: _Filter | None = None
+        self._runs = _Runs(hold_rows)
+        self.counts: dict[bytes, int] = {}  # digest -> records so far, for repeated content only
+        self.repeats = 0
+
+    def observe(self, digests: list[bytes]) -> np.ndarray:
+        """For each digest, how many records before it had the same content (int64 array)."""
+        n = len(digests)
+        if n == 0:
+            return np.zeros(0, dtype=np.int64)
+        if self._filter is None:
+            self._filter = _Filter()
+        hi, lo = _keys(digests)
+        maybe = self._filter.contains(hi)
+        order = np.argsort(hi, kind="stable")
+        same = hi[order][1:] == hi[order][:-1]
+        within = np.zeros(n, dtype=bool)
+        within[order[1:][same]] = True
+        within[order[:-1][same]] = True
+        occurrences = np.zeros(n, dtype=np.int64)
+        candidates = np.flatnonzero(maybe | within)
+        if candidates.size:
+            earlier = np.zeros(candidates.size, dtype=bool)
+            asked = maybe[candidates]
+            if asked.any():
+                earlier[asked] = self._runs.contains(hi[candidates][asked], lo[candidates][asked])
+            local: dict[bytes, int] = {}
+            counts = self.counts
+            for i, before in zip(candidates.tolist(), earlier.tolist()):
+                d = digests[i]
+                k = counts.get(d)
+                if k is None:
+                    k = local.get(d)
+                    if k is None:
+                        if before:  # first seen in an earlier batch
+                            occurrences[i] = 1
+                            counts[d] = 2
+                        else:
+                            local[d] = 1
+                        continue
+                    local[d] = k + 1
+                else:
+                    counts[d] = k + 1
+                occurrences[i] = k
+            for d, k in local.items():
+                if k > 1:
+                    counts[d] = k
+        new = occurrences == 0
+        self.repeats += int(n - new.sum())
+        self._filter.add(hi[new])
+        self._runs.add(hi[new], lo[new])
+        return occurrences
 
     def discard(self) -> None:
-        for fh in self._buckets or ():
-            fh.close()
-        self._buckets = None
-        self.parts = []
-
-    def occurrences(self, digests: list[bytes]) -> list[int]:
-        """For each digest, how many times the same content came before it (write pass)."""
-        if self.repeated is None or self.repeated.size == 0:
-            return [0] * len(digests)
-        maybe = np.isin(prefixes(digests), self.repeated)
-        out = [0] * len(digests)
-        for i in np.flatnonzero(maybe):
-            d = digests[i]
-            k = self.seen.get(d, 0)
-            out[i] = k
-            self.seen[d] = k + 1
-        return out
+        self._runs.close()
+        self._filter = None
 
 
 _HEX = np.frombuffer("".join(f"{i:02x}" for i in range(256)).encode(), dtype=np.uint16)
@@ -213,7 +255,7 @@ def ids_from_digests(digests: list[bytes], occurrences: list[int]) -> pa.Array:
     text = _HEX[raw].tobytes()
     offsets = np.arange(0, 64 * n + 1, 64, dtype=np.int32)
     ids = pa.StringArray.from_buffers(n, pa.py_buffer(offsets.tobytes()), pa.py_buffer(text))
-    later = [i for i, k in enumerate(occurrences) if k]
+    later = np.flatnonzero(np.asarray(occurrences)).tolist()
     if later:
         values = ids.to_pylist()
         for i in later:

@@ -53,6 +53,9 @@ class _RunState:
         self.labels: dict[str, int] = {}
         self.label_overflow = False
         self.read_failed = False  # the source stopped being readable: whole-input rules would mislead
+        # the cast columns of the batch validated last (by the source column they came from):
+        # in one pass its transform reuses them
+        self.cast: dict[str, tuple[tuple, pa.Array]] | None = None
 
 
 class BaseIngestor(Category):
@@ -320,12 +323,16 @@ class BaseIngestor(Category):
                     continue
                 state.inference.setdefault(name, TypeInference(null_values=nulls)).update(batch.column(name))
         else:
+            cast: dict[str, tuple[tuple, pa.Array]] = {}
             for name, text in declared.items():
                 if name not in names:
                     continue
                 sql_type = parse_sql_type(text)
-                result = cast_column(batch.column(name), sql_type, null_values=nulls)
+                source = batch.column(name)
+                result = cast_column(source, sql_type, null_values=nulls)
                 issues.extend(_cast_issues(batch, name, result, sql_type, rows, rel, rule_message))
+                cast[name] = (_same_data(source), result.array)
+            state.cast = cast
         issues.extend(self._check_labels(ctx, batch, names, rows, rel))
         return issues
 
@@ -421,6 +428,10 @@ class BaseIngestor(Category):
                     column=self.label_column(ctx),
                 )
 
+    def single_pass(self, ctx: "RunContext") -> bool:
+        """One pass with a declared schema; an inferred one needs the whole input first."""
+        return self.declared_features(ctx) is not None
+
     def table_schema(self, ctx: "RunContext") -> TableSchema:
         declared = self.declared_features(ctx)
         if declared is not None:
@@ -437,6 +448,12 @@ class BaseIngestor(Category):
         names = batch.schema.names
         arrays: list[pa.Array] = []
         fields: list[str] = []
+        state = self._state(ctx)
+        done: dict[str, pa.Array] = {}
+        for name, (source, array) in (state.cast or {}).items():
+            if name in names and _same_data(batch.column(name)) == source:
+                done[name] = array  # this very column was cast when validated, in the same pass
+        state.cast = None
         for name in PASS_THROUGH:
             if name in names:
                 fields.append(name)
@@ -451,7 +468,9 @@ class BaseIngestor(Category):
         nulls = self.null_values(ctx)
         counts: dict[str, int] = {}
         for column in schema.features:
-            if column.name in names:
+            if column.name in done:
+                array = done[column.name]
+            elif column.name in names:
                 array = cast_column(batch.column(column.name), column.type, null_values=nulls).array
             else:
                 array = pa.nulls(batch.num_rows, column.type.arrow_type())
@@ -519,6 +538,11 @@ def _inside_real(path: Path, root: Path) -> bool:
     """Whether ``path`` stays inside ``root`` once symbolic links are followed."""
     real, base = os.path.realpath(path), os.path.realpath(root)
     return real == base or real.startswith(base.rstrip(os.sep) + os.sep)
+
+
+def _same_data(column: pa.Array) -> tuple:
+    """What identifies a column's data in memory (its buffers, offset and length), not its values."""
+    return (len(column), column.offset, *(b.address if b is not None else 0 for b in column.buffers()))
 
 
 def _cast_issues(batch, name, result, sql_type, rows, rel, rule_message) -> Iterator[Issue]:

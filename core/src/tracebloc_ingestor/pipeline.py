@@ -1,8 +1,12 @@
-"""The run: a validation pass, then a write pass, then registration.
+"""The run: validation and writing, in one pass where the write path allows it, then registration.
 
-Nothing is written until the whole input has been validated without an error. The
-write pass streams batches through the transform chain into the loaders and folds
-statistics as it goes, so memory does not grow with the input.
+Nothing becomes visible unless the whole input has been validated without an error.
+Where the rows go into one transaction (SQLite; a first load into an empty MariaDB
+table) and the category can transform a batch right after validating it, each batch is
+validated and then written in the same pass, files are staged, and the run commits (or
+rolls back) at the end: one read of the input. Elsewhere a validation pass comes first
+and a write pass reads the input again. Batches stream through the transform chain into
+the loaders and statistics are folded as they go, so memory does not grow with the input.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from .failures import describe_failure
 from .preflight import preflight
 from .issues import Issue, IssueLog
 from .loader import check_hooks
+from .passes import Consumer, IdCheck, OnePassLoad
 from .schema import TableSchema
 from .stats import merge_stats
 from .summary import EXIT_FAILED, EXIT_OK, EXIT_TERMINATED, Counters, FilesNote, RunReport
@@ -39,6 +44,15 @@ __all__ = ["Pipeline", "RunReport", "Terminated"]
 
 class Terminated(Exception):
     """The run was asked to stop (SIGTERM) and stopped between batches."""
+
+
+class _PassLost(Exception):
+    """The database lost the streamed load; the run starts again from the first record."""
+
+
+# How long a run keeps restarting a lost load (DB_RETRY_DEADLINE when the settings have it).
+DEFAULT_RETRY_DEADLINE = 120.0
+MAX_RESTARTS = 5
 
 
 class RunFailed(Exception):
@@ -130,6 +144,10 @@ class Pipeline:
         self.run_id = str(uuid.uuid4())
         self.issues = IssueLog()
         self.started = time.monotonic()
+        self.restarts = 0  # passes started again after the database lost a streamed load
+        self._ctx: RunContext | None = None
+        self._created_table = False
+        self._passes = 0
         self._stats = None  # the run's RunStats, once the context exists
         # progress display and local data report (tracebloc_ingestor.monitor); None shows nothing
         self.monitor = monitor
@@ -165,6 +183,7 @@ class Pipeline:
             warning_count=self.issues.warnings,
             duration_seconds=round(time.monotonic() - self.started, 3),
             write_path=getattr(self.database, "write_path", None),
+            passes=self._passes,
             files=self._files_note(),
             # what the category noted while reading (reading/, ingestors.py): reader and NULL counts
             reader=self._stats.reader if self._stats else None,
@@ -173,11 +192,15 @@ class Pipeline:
         )
 
     def _files_note(self) -> "FilesNote | None":
-        ctx = getattr(self, "_ctx", None)
+        ctx = self._ctx
         if ctx is None or ctx.files is None:
             return None
         pvc = ctx.settings.client_pvc if ctx.settings.in_cluster else None
         return FilesNote(str(ctx.destination), ctx.stats.stored_files, ctx.stats.stored_bytes, pvc)
+
+    def schema_problem(self, schema: TableSchema) -> str | None:
+        """Why the table of ``schema`` cannot be created in this database (too many or too wide columns)."""
+        return getattr(self.database, "schema_problem", lambda schema: None)(schema)
 
     # the category's stage first, then the behaviour plugins' hooks
 
@@ -222,6 +245,46 @@ class Pipeline:
                             self.run_id, who, type(exc).__name__)
                 log.debug("finish failed", exc_info=True)
 
+    # -- what the passes' consumers call (passes.py)
+
+    @property
+    def db_writer(self) -> DatabaseWriter:
+        return self._db_writer
+
+    def transform(self, ctx: RunContext, batch: pa.RecordBatch) -> pa.RecordBatch:
+        return self._transform(ctx, batch)
+
+    def load(self, ctx: RunContext, out: pa.RecordBatch) -> None:
+        """The category's load, the tb_load hooks, then the rows (files first: rows refer to them)."""
+        self.impl.load(ctx, out)
+        self.pm.hook.tb_load(ctx=ctx, batch=out)
+        self._db_writer.load(ctx, out)
+
+    def describe(self, ctx: RunContext, batch: pa.RecordBatch, stats: dict) -> None:
+        self._describe(ctx, batch, stats)
+
+    def prepare_table(self, ctx: RunContext, schema: TableSchema, salt: bytes) -> None:
+        """Create what is missing and record the run (remembering whether this run made the table)."""
+        if not self.database.table_exists(ctx.table):
+            self._created_table = True
+        self.database.prepare(ctx.table, schema, run_id=self.run_id, category=self.category.name, salt=salt)
+
+    def abandon_writes(self, *, drop: bool = True) -> None:
+        """Roll back what this run has not committed: the rows under way, the staged files,
+        and (``drop``) the table it created if no row is in it (idempotent)."""
+        from .sinks.database import DatabaseError
+
+        self._db_writer.close()
+        if self._ctx is not None and self._ctx.files is not None:
+            self._ctx.files.discard()
+        discard = getattr(self.database, "discard_table", None)
+        if drop and self._created_table and discard is not None:
+            self._created_table = False
+            try:
+                discard(self.settings.table)
+            except DatabaseError:
+                log.debug("could not drop the empty table of run %s", self.run_id, exc_info=True)
+
     # -- the run ---------------------------------------------------------------------
 
     def run(self) -> RunReport:
@@ -244,14 +307,98 @@ class Pipeline:
             if lock is not None:
                 lock.release()
 
+    def _retry_deadline(self) -> float:
+        deadline = getattr(self.settings, "db_retry_deadline", None)
+        return float(deadline) if deadline is not None else DEFAULT_RETRY_DEADLINE
+
     def _run(self) -> RunReport:
-        from .sinks.database import DatabaseError
+        """Run; when the database loses a streamed load, start again from the first record."""
+        first_loss: float | None = None
+        restarts = 0
+        while True:
+            try:
+                return self._run_once()
+            except _PassLost as lost:
+                now = time.monotonic()
+                first_loss = now if first_loss is None else first_loss
+                deadline = self._retry_deadline()
+                if now - first_loss >= deadline or restarts >= MAX_RESTARTS:
+                    self._fail("database_error")
+                    return self._report(
+                        EXIT_FAILED, "failed",
+                        f"database: {lost} (the load was restarted {restarts} times within the retry deadline of "
+                        f"{deadline:g} s; nothing of this run was kept)",
+                        Counters(),
+                    )
+                restarts += 1
+                log.warning(
+                    "run %s: %s; nothing of it was kept. Restarting the pass from the first record "
+                    "(restart %d, %.0f s left of the %g s retry deadline)",
+                    self.run_id, lost, restarts, deadline - (now - first_loss), deadline,
+                )
+                self.issues = IssueLog()
+                self.restarts = restarts
+
+    def _plan(self, ctx: RunContext, owner: str | None, loaded: tuple[str, int | None] | None) -> str:
+        """How this run goes: validate | verify | resume | one_pass | two_passes."""
+        settings = self.settings
+        if settings.validate_only:
+            return "validate"
+        if owner:
+            return "verify"
+        if loaded is not None and settings.data_id_strategy != "uuid":
+            return "resume"
+        atomic = getattr(self.database, "atomic_write_possible", None)
+        if self._single_pass(ctx) and atomic is not None and atomic(settings.table):
+            return "one_pass"
+        return "two_passes"
+
+    def _single_pass(self, ctx: RunContext) -> bool:
+        ask = getattr(self.impl, "single_pass", None)
+        return bool(ask(ctx)) if ask is not None else False
+
+    def _consumer(self, plan: str, ctx: RunContext, salt: bytes) -> Consumer | None:
+        if plan == "one_pass":
+            return OnePassLoad(self, ctx, salt)
+        if plan in ("verify", "resume") and self._single_pass(ctx):
+            return IdCheck(self, ctx, fingerprint=self._fingerprint(ctx) is not None)
+        return None
+
+    def _fingerprint(self, ctx: RunContext) -> tuple[int, int] | None:
+        """The table's id fingerprint where it is comparable with the input's (content-hash ids on MySQL)."""
+        if not hasattr(self, "_table_print"):
+            self._table_print = None
+            if ctx.settings.data_id_strategy == "content_hash" and hasattr(self.database, "id_fingerprint"):
+                self._table_print = self.database.id_fingerprint(ctx.table)
+        return self._table_print
+
+    def _validation_pass(self, ctx: RunContext, consumer: Consumer | None) -> int:
+        """Validate every batch; hand each to ``consumer`` while no error has been found."""
+        total = 0
+        for batch in self._discover(ctx):
+            total += batch.num_rows
+            self._validate(ctx, batch)
+            if consumer is None:
+                continue
+            if self.issues.errors:
+                consumer.stop()  # nothing more is written; the rest is only validated
+                consumer = None
+            else:
+                consumer.take(batch)
+        self._validate_end(ctx)
+        return total
+
+    def _run_once(self) -> RunReport:
+        from .sinks.database import DatabaseError, StreamLost
 
         settings = self.settings
         table = settings.table
         try:
             stored_salt = self.database.read_salt(table)
             owner = self.database.registered_owner(table)
+            loaded = None
+            if not owner and not settings.validate_only and hasattr(self.database, "loaded_run"):
+                loaded = self.database.loaded_run(table)
         except DatabaseError as exc:
             self._fail("database_error")
             return self._report(EXIT_FAILED, "failed", f"database: {exc}", Counters())
@@ -259,10 +406,13 @@ class Pipeline:
         self._identity = RecordIdentity(salt)
         self._stamp = RunStamp()
         self._labels = LabelCounter()
+        self._created_table = False
+        self._passes = 1
         # rows are written on a writer thread while the next batch is read, cast and hashed
         self._db_writer = DatabaseWriter(self.database, background=True)
         rejects = RejectsFile(settings.rejects_path or settings.output_dir / f"{table}.rejects.jsonl")
-        rejects.discard_stale()  # an earlier run's report must not sit beside this run's outcome
+        if self.restarts == 0:
+            rejects.discard_stale()  # an earlier run's report must not sit beside this run's outcome
         self.issues.add_sink(rejects)
         if self.monitor is not None:
             self.issues.add_sink(self.monitor.issue)  # the data report groups issues by rule and column
@@ -282,10 +432,10 @@ class Pipeline:
         counters = Counters()
         rejects_path = None
         report: RunReport | None = None
+        consumer: Consumer | None = None
         try:
             check_hooks(self.pm)
             log.info("run %s: validating %s input for table %s", self.run_id, self.category.name, table)
-            # -- validation pass
             self.issues.extend(preflight(ctx, self.database, self.sink))
             if not self.issues.errors:
                 self._start(ctx)
@@ -293,16 +443,21 @@ class Pipeline:
             started = not self.issues.errors
             # a run that cannot start (a missing folder, options that contradict each other)
             # is not read: every record would only repeat the same problem
+            plan = self._plan(ctx, owner, loaded) if started else "validate"
             if started:
-                for batch in self._discover(ctx):
-                    total += batch.num_rows
-                    self._validate(ctx, batch)
-                self._validate_end(ctx)
+                consumer = self._consumer(plan, ctx, salt)
+                if isinstance(consumer, OnePassLoad) and ctx.files is not None:
+                    # staged while checked; visible only when published at the end
+                    ctx.files.open(ctx.dataset_identity, table=table, deferred=True)
+                self._identity.second_pass = consumer is None or isinstance(consumer, IdCheck)
+                total = self._validation_pass(ctx, consumer)
             if started and total == 0 and not self.issues.errors:
                 self.issues.add(Issue("empty", "the source has no records"))
             counters = attrs.evolve(counters, total=total, repeats=self._identity.repeats)
             rejects_path = rejects.close()
             if self.issues.errors:
+                if consumer is not None:
+                    consumer.stop()
                 found = "validation found" if started else "the run cannot start:"
                 report = self._report(
                     EXIT_FAILED,
@@ -312,14 +467,16 @@ class Pipeline:
                     rejects_path=rejects_path,
                 )
                 return report
-            schema = self.impl.table_schema(ctx) or TableSchema()
-            # too many or too wide columns for this database: refused before anything is written
-            limits = getattr(self.database, "schema_problem", lambda schema: None)(schema)
-            if limits:
-                self.issues.add(Issue("table_limits", limits))
-                report = self._report(EXIT_FAILED, "invalid", "the table has too many or too wide columns for the "
-                                      "database; nothing was written", counters, rejects_path=rejects.close())
-                return report
+            schema = consumer.schema if consumer is not None and consumer.schema is not None else None
+            if schema is None:
+                schema = self.impl.table_schema(ctx) or TableSchema()
+                # too many or too wide columns for this database: refused before anything is written
+                limits = self.schema_problem(schema)
+                if limits:
+                    self.issues.add(Issue("table_limits", limits))
+                    report = self._report(EXIT_FAILED, "invalid", "the table has too many or too wide columns for the "
+                                          "database; nothing was written", counters, rejects_path=rejects.close())
+                    return report
             ctx = attrs.evolve(ctx, table_schema=schema, issue_sink=None, phase="write")
             extra = {
                 "schema": schema.to_mapping(),
@@ -329,38 +486,48 @@ class Pipeline:
             if settings.validate_only:
                 report = self._report(EXIT_OK, "validated", f"{total:,} records are valid; nothing was written (--validate-only)", counters, **extra)
                 return report
-            log.info("run %s: validation passed (%d records); writing", self.run_id, total)
-            if owner:
+            log.info("run %s: validation passed (%d records)", self.run_id, total)
+            mark = self.run_id  # the run whose state becomes "registered"
+            payload_owner = self.run_id
+            if plan == "verify":
                 self._check_same_columns(ctx, schema)  # a registered table keeps its columns
-                counters, stats = self._verify_registered(ctx, owner, counters)
-                payload_owner = owner
+                counters, stats = self._verify_registered(ctx, owner, counters, consumer)
+                payload_owner, mark = owner, None
+            elif plan == "resume" and (done := self._resume(ctx, loaded, counters, consumer)) is not None:
+                counters, stats = done
+                payload_owner = mark = loaded[0]
+                log.info("run %s: the rows of run %s are exactly this input's; registering them", self.run_id, mark)
+            elif isinstance(consumer, OnePassLoad) and not consumer.fell_back:
+                counters, stats = self._finish_load(consumer, counters)
             else:
+                self._passes = 2
                 counters, stats = self._write(ctx, schema, counters, salt)
-                payload_owner = self.run_id
             if self.monitor is not None:
                 self.monitor.statistics(stats)  # before registration takes the label counts out
-            counters, registration = self._register(ctx, stats, counters, payload_owner)
+            counters, registration = self._register(ctx, stats, counters, payload_owner, mark)
             report = self._report(EXIT_OK, "success", "every record landed and the dataset is registered", counters, registration=registration, **extra)
             return report
+        except StreamLost as exc:
+            self.abandon_writes(drop=False)
+            raise _PassLost(str(exc)) from None
         except Terminated:
+            self.abandon_writes()
             self._fail("terminated")
             signum = getattr(self.stop, "signum", signal.SIGTERM)
             name = signal.Signals(signum).name + (" (Ctrl-C)" if signum == signal.SIGINT else "")
             report = self._report(128 + signum if signum != signal.SIGTERM else EXIT_TERMINATED, "terminated",
-                                  f"stopped by {name} between batches; the run is marked failed and a re-run completes it", counters,
-                                  rejects_path=rejects_path)
+                                  f"stopped by {name} between batches; the run is marked failed and a re-run completes it",
+                                  counters, rejects_path=rejects_path)
             return report
         except RunFailed as exc:
+            self.abandon_writes()
             self._fail(exc.reason)
             counters = getattr(exc, "counters", counters)
             report = self._report(EXIT_FAILED, "failed", str(exc), counters, rejects_path=rejects_path)
             return report
-        except DatabaseError as exc:  # outside the write pass too (a registered table's checks, the payload's schema)
-            self._fail("database_error")
-            report = self._report(EXIT_FAILED, "failed", f"database: {exc}", counters, rejects_path=rejects_path)
-            return report
         except Exception as exc:
             log.debug("run %s failed", self.run_id, exc_info=True)
+            self.abandon_writes()
             from .files.store import FileStoreError
 
             if isinstance(exc, FileStoreError):
@@ -368,6 +535,10 @@ class Pipeline:
                 self._fail("file_transfer")
                 counters = attrs.evolve(counters, file_failures=max(counters.file_failures, 1))
                 report = self._report(EXIT_FAILED, "failed", f"file store: {exc}", counters, rejects_path=rejects_path)
+                return report
+            if isinstance(exc, DatabaseError):
+                self._fail("database_error")
+                report = self._report(EXIT_FAILED, "failed", f"database: {exc}", counters, rejects_path=rejects_path)
                 return report
             # the cause in words (errno text, path relative to the source root or store);
             # a plugin's exception text may quote data, so it is never shown
@@ -378,16 +549,34 @@ class Pipeline:
             return report
         finally:
             rejects.close()
+            if consumer is not None:
+                consumer.stop(drop=report is not None)
             if report is not None:
                 if self.monitor is not None:
                     self.monitor.write(report)  # the local data report, before the category releases its state
                 self._finish(ctx, report)
             for helper in (self._identity, self._db_writer):
                 helper.close()  # writer thread, temporary files
+            if ctx.files is not None:
+                ctx.files.close()  # staging left unpublished, worker processes
+
+    def _finish_load(self, consumer: OnePassLoad, counters: Counters):
+        from .sinks.database import DatabaseError, StreamLost
+
+        try:
+            return consumer.finish(counters)
+        except StreamLost:
+            raise
+        except DatabaseError as exc:
+            err = RunFailed(f"database: {exc}", "database_error")
+            err.counters = attrs.evolve(counters, db_failures=counters.total)
+            raise err from None
 
     def _fail(self, reason: str) -> None:
         try:
-            if self.database.run_state(self.run_id) is not None:
+            state = self.database.run_state(self.run_id)
+            # a run whose rows are all committed stays "loaded": the next run of the same input only registers
+            if state is not None and state != "loaded":
                 self.database.finish_run(self.run_id, "failed")
         except Exception:  # the database may be what failed; the run already reports that
             log.debug("could not mark run %s failed", self.run_id, exc_info=True)
@@ -397,28 +586,34 @@ class Pipeline:
             log.debug("could not report the failure", exc_info=True)
 
     def _write(self, ctx: RunContext, schema: TableSchema, counters: Counters, salt: bytes):
-        from .sinks.database import DatabaseError
+        """The second pass: read the validated input again and write it."""
+        from .sinks.database import DatabaseError, StreamLost
 
         table = ctx.table
         processed = 0
-        streamed = False  # whether the rows go in as one streamed load (all or nothing)
+        streamed = False  # whether the rows go in as one transaction (all or nothing)
         stats: dict = {}
+        self._identity.restart()
         try:
-            self.database.prepare(table, schema, run_id=self.run_id, category=self.category.name, salt=salt)
-            if ctx.files is not None:
-                # the table's salt is stored now, so the folder is claimed for its lasting identity
-                ctx.files.open(ctx.dataset_identity, table=table)
+            self.prepare_table(ctx, schema, salt)
             streamed = self._db_writer.begin(table)
+            if ctx.files is not None:
+                # the table's salt is stored now, so the folder is claimed for its lasting identity;
+                # files are published with the rows: at the end when those are one transaction
+                ctx.files.open(ctx.dataset_identity, table=table, deferred=streamed)
             for batch in self._discover(ctx):
                 out = self._transform(ctx, batch)
-                self.impl.load(ctx, out)
-                self.pm.hook.tb_load(ctx=ctx, batch=out)
-                self._db_writer.load(ctx, out)
+                self.load(ctx, out)
                 self._describe(ctx, out, stats)
                 processed += out.num_rows
-            self._db_writer.flush()
+            self._db_writer.drain()
+            if ctx.files is not None:
+                ctx.files.publish()
+            self._db_writer.commit()
             new_rows = self.database.count_rows(table, run_id=self.run_id)
             self.database.finish_run(self.run_id, "loaded", record_count=processed)
+        except StreamLost:
+            raise
         except DatabaseError as exc:
             written = 0 if streamed else processed
             err = RunFailed(f"database: {exc}", "database_error")
@@ -447,24 +642,23 @@ class Pipeline:
             except DatabaseError as exc:
                 raise RunFailed(f"{exc}; nothing was written", "schema_mismatch") from None
 
-    def _verify_registered(self, ctx: RunContext, owner: str, counters: Counters):
+    def _verify_registered(self, ctx: RunContext, owner: str, counters: Counters, consumer: "IdCheck | None"):
         """The table holds a registered dataset: accept only an input it already holds entirely.
 
         Content-hash ids first get a cheap whole-table comparison (count and the sum of each
         id's first 64 bits, salted SHA-256 so not steerable without the table's salt): equal
         means the table holds exactly this input. Anything else is settled by looking up
-        every id, as before.
+        every id. The first comparison is made in the validation pass itself when the
+        category allows one pass.
         """
-        table_print = None
-        if ctx.settings.data_id_strategy == "content_hash" and hasattr(self.database, "id_fingerprint"):
-            table_print = self.database.id_fingerprint(ctx.table)
+        table_print = self._fingerprint(ctx)
         if table_print is not None:
-            processed, stats, input_print = self._verify_pass(ctx, lookup=False)
+            processed, stats, input_print = self._id_pass(ctx, consumer, fingerprint=True)
             if input_print == table_print:
                 counters = attrs.evolve(counters, processed=processed, inserted=processed, already_present=processed)
                 return counters, stats
-            self._identity.restart()  # the same ids again in the exact pass below
-        processed, stats, missing = self._verify_pass(ctx, lookup=True)
+            consumer = None
+        processed, stats, missing = self._id_pass(ctx, consumer, fingerprint=False)
         if missing:
             raise RunFailed(
                 f"table {ctx.table!r} already holds a registered dataset (run {owner}) and {missing:,} records of this "
@@ -474,40 +668,42 @@ class Pipeline:
         counters = attrs.evolve(counters, processed=processed, inserted=processed, already_present=processed)
         return counters, stats
 
-    def _verify_pass(self, ctx: RunContext, *, lookup: bool):
-        """One pass over the input: (records, statistics, missing ids if ``lookup`` else the fingerprint)."""
-        from concurrent.futures import ThreadPoolExecutor
+    def _resume(self, ctx: RunContext, loaded: tuple[str, int | None], counters: Counters, consumer: "IdCheck | None"):
+        """A run loaded every row but was not registered: are its rows exactly this input's?
 
-        from .identity import id_fingerprint
+        Then (counters, stats) for registering them as they are; None when the rows must be
+        written again (a second pass clears them and writes).
+        """
+        loaded_id, recorded = loaded
+        total = counters.total
+        if recorded is not None and recorded != total:
+            return None
+        in_table = self.database.count_rows(ctx.table)
+        if in_table != total or self.database.count_rows(ctx.table, run_id=loaded_id) != total:
+            return None
+        fingerprint = self._fingerprint(ctx)
+        processed, stats, found = self._id_pass(ctx, consumer, fingerprint=fingerprint is not None)
+        exact = found == fingerprint if fingerprint is not None else found == 0
+        if not exact or processed != total:
+            self._identity.restart()
+            return None
+        counters = attrs.evolve(counters, processed=processed, inserted=processed, already_present=processed)
+        return counters, stats
 
-        missing = 0
-        count, total = 0, 0
-        processed = 0
-        stats: dict = {}
+    def _id_pass(self, ctx: RunContext, consumer: "IdCheck | None", *, fingerprint: bool):
+        """(records, statistics, fingerprint or missing ids) from ``consumer``'s pass or a pass of its own."""
+        if consumer is None or consumer.fingerprint != fingerprint:
+            self._passes = 2
+            self._identity.restart()
+            consumer = IdCheck(self, ctx, fingerprint=fingerprint)
+            try:
+                for batch in self._discover(ctx):
+                    consumer.take(batch)
+            finally:
+                consumer.stop()
+        return consumer.processed, consumer.stats, consumer.result()
 
-        def look(ids: list) -> int:
-            return len(ids) - self.database.count_existing(ctx.table, ids)
-
-        # the database looks up one batch's ids while the next batch is read and cast
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tb-verify") as pool:
-            pending = None
-            for batch in self._discover(ctx):
-                out = self._transform(ctx, batch)
-                if lookup:
-                    ids = out.column("data_id").to_pylist()
-                    if pending is not None:
-                        missing += pending.result()
-                    pending = pool.submit(look, ids)
-                else:
-                    part_count, part_total = id_fingerprint(out.column("data_id"))
-                    count, total = count + part_count, total + part_total
-                self._describe(ctx, out, stats)
-                processed += out.num_rows
-            if pending is not None:
-                missing += pending.result()
-        return processed, stats, (missing if lookup else (count, total))
-
-    def _register(self, ctx: RunContext, stats: dict, counters: Counters, ingestor_id: str):
+    def _register(self, ctx: RunContext, stats: dict, counters: Counters, ingestor_id: str, mark: str | None):
         payload = self.build_payload(ctx, stats, counters, ingestor_id)
         try:
             result = self.sink.register(ctx.table, payload)
@@ -515,8 +711,8 @@ class Pipeline:
             err = RunFailed(f"registration failed: {exc}", getattr(exc, "reason_slug", "registration_failed"))
             err.counters = counters
             raise err from None
-        if ingestor_id == self.run_id:
-            self.database.finish_run(self.run_id, "registered", record_count=counters.processed)
+        if mark is not None:
+            self.database.finish_run(mark, "registered", record_count=counters.processed)
         where = self.sink.describe() if hasattr(self.sink, "describe") else "the backend"
         action = getattr(self.sink, "action", "registered with")
         note = " (already registered)" if getattr(result, "already_registered", False) else ""

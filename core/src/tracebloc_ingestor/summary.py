@@ -66,6 +66,7 @@ class RunReport:
     reader: str | None = None  # how the source table was read, e.g. "Parquet (by its content, ...)"
     null_counts: Mapping[str, int] = attrs.field(factory=dict)  # missing values stored as NULL, per column
     data_report: str | None = None  # the local HTML data report
+    passes: int = 0  # reads of the input: 1 (validated while writing) or 2 (validated first); 0 before any
 
     def to_json(self) -> dict[str, Any]:
         out = attrs.asdict(self, recurse=True)
@@ -81,7 +82,7 @@ _WRITE_PATHS = {
     "load_data_stream": "one bulk LOAD DATA into the empty table, committed at the end",
     "load_data": "LOAD DATA LOCAL INFILE, one transaction per chunk",
     "insert": "multi-row INSERTs, one transaction per chunk",
-    "sqlite": "SQLite executemany, one transaction per batch",
+    "sqlite": "SQLite executemany, all in one transaction",
 }
 
 
@@ -115,6 +116,9 @@ def summary_block(report: RunReport) -> str:
         shown = ", ".join(f"{name} {n:,}" for name, n in list(nulls.items())[:10])
         more = f" and {len(nulls) - 10} more columns" if len(nulls) > 10 else ""
         notes.append(f"missing values stored as NULL: {shown}{more}")
+    if report.passes and report.status in ("success", "failed", "terminated"):
+        how = "validated while writing, one read" if report.passes == 1 else "validated first, then written"
+        notes.append(f"passes over the input: {report.passes} ({how})")
     if c.repeats:
         notes.append(f"records repeating an earlier record's content: {c.repeats:,} (each kept as its own sample)")
     if report.error_count or report.warning_count:

@@ -171,6 +171,10 @@ class ImageIngestor(FileCategory):
             return None
         return functools.partial(conform, target=options.target_size, policy=options.resize_policy, fmt=fmt, mask=mask)
 
+    def produce_in_processes(self, ctx: "RunContext") -> bool:
+        # resizing is CPU-bound: worker processes use every core
+        return self.resizable and ImageOptions.of(ctx).converts
+
     def producer(self, ctx: "RunContext", facts: ImageFacts) -> Callable[[Path], bytes] | None:
         return self.resizer(ctx, facts, fmt=facts.format)
 

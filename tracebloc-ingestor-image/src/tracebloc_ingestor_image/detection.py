@@ -17,9 +17,6 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Iterable, Iterator
 
 import pyarrow as pa
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import fromstring
-from xml.etree.ElementTree import ParseError
 
 from tracebloc_ingestor.api import FILE, FILENAME, LABEL, MAX_LABEL_LENGTH, ROW, WARNING, Companion, FileCheck, Issue, Tally, set_column
 
@@ -136,6 +133,12 @@ class ObjectDetection(ImageIngestor):
 
 def _boxes(path: Path, rel: str, width: int, height: int, problems: list) -> Counter | None:
     """Class counts of a VOC file, or None after adding what is wrong to ``problems``."""
+    # imported here: only object detection parses XML, and not before its first file
+    from xml.etree.ElementTree import ParseError
+
+    from defusedxml import DefusedXmlException
+    from defusedxml.ElementTree import fromstring
+
     size = path.stat().st_size
     if size > MAX_XML_BYTES:
         problems.append(("xml_size", f"the annotation is {size:,} bytes; at most {MAX_XML_BYTES:,} are read", rel))

@@ -111,6 +111,11 @@ class ImageOptions:
 
     @classmethod
     def of(cls, ctx: "RunContext") -> "ImageOptions":
+        # asked for every file: built once per run (first by start, in the main thread; workers only read it)
+        return ctx.state("image-options", lambda: cls._read(ctx))
+
+    @classmethod
+    def _read(cls, ctx: "RunContext") -> "ImageOptions":
         given = ctx.options
         return cls(
             target_size=given.get("target_size"),

@@ -11,10 +11,13 @@ only its own rules:
   refused, and so is a companion file (a mask, an annotation) whose name collides;
 * **parallel inspection**: each referenced file is checked once, in worker threads,
   by the category's :meth:`~FileCategory.inspect`; a file named by several rows is
-  read once;
-* **storing**: the write pass stores each file once through the run's file store
-  (``ctx.files``), with the category's processed bytes where it produces them (a
-  resized image), plus once-per-run extra files (a tokenizer);
+  read once. When the run stores files in the same pass, the worker copies the source
+  into the run's staging folder (one open, one read, hashed on the way) and inspects
+  the copy;
+* **storing**: each file is stored once through the run's file store (``ctx.files``),
+  with the category's processed bytes where it produces them (a resized image, made
+  from the staged copy), plus once-per-run extra files (a tokenizer); the files become
+  visible when the run publishes them;
 * **statistics**: each stored file is described once, and its bytes on the shared
   volume count towards the registration's ``size_bytes``.
 """
@@ -23,6 +26,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import posixpath
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Iterator
@@ -80,12 +85,13 @@ class FileCheck:
     category derives from them, a label say; read back with ``file_extra``).
     """
 
-    __slots__ = ("facts", "problems", "extra")
+    __slots__ = ("facts", "problems", "extra", "paths")
 
     def __init__(self) -> None:
         self.facts: Any = None
         self.problems: list[tuple[str, str, str]] = []
         self.extra: Any = None
+        self.paths: dict[str, str] = {}  # file rel -> its resolved source path
 
 
 class _FileState:
@@ -96,14 +102,23 @@ class _FileState:
         self.bad: set[str] = set()
         self.stems: dict[str, str] = {}  # stored stem -> file rel
         self.names: dict[str, str] = {}  # stored companion name -> its rel
+        self.paths: dict[str, str] = {}  # file rel -> resolved source path, sound files and companions
         self.pending: dict[str, list[CopyJob]] = {}  # stored name -> its copies, for the current batch
         self.described: set[str] = set()
         self.extras_stored = False
         self.extras_counted = False
+        self.workers: int | None = None  # threads for the checks, chosen on the first files
 
 
 def default_workers() -> int:
     return max(2, min(8, 2 * (os.cpu_count() or 1)))
+
+
+#: threads for a source on a volume where each open and read waits for a round trip (NFS, a cloud share)
+LATENCY_WORKERS = 32
+# a probe file that keeps a thread waiting (not computing) this long per file marks such a volume
+_SLOW_VOLUME_SECONDS = 0.001
+_PROBE_FILES = 3
 
 
 class FileCategory(BaseIngestor):
@@ -148,8 +163,18 @@ class FileCategory(BaseIngestor):
         """Threads that inspect and store files."""
         return default_workers()
 
+    def produce_in_processes(self, ctx: "RunContext") -> bool:
+        """Whether this run's :meth:`producer` functions are CPU-bound work for worker processes (resizing).
+
+        The functions must be picklable (module-level functions or ``functools.partial`` of
+        them); others run in threads.
+        """
+        return False
+
     def make_store(self, ctx: "RunContext") -> FileStore:
-        return FileStore(ctx.destination, workers=self.workers(ctx) or DEFAULT_WORKERS)
+        return FileStore(
+            ctx.destination, workers=self.workers(ctx) or DEFAULT_WORKERS, process_producers=self.produce_in_processes(ctx)
+        )
 
     def _files(self, ctx: "RunContext") -> _FileState:
         return ctx.state(f"files:{self.category}", _FileState)
@@ -185,7 +210,7 @@ class FileCategory(BaseIngestor):
         if value is None or not str(value).strip():
             return None
         text = str(value).strip()
-        if not self.extensions or PurePosixPath(text.replace("\\", "/")).suffix.lower() in self.extensions:
+        if not self.extensions or self._suffix(text).lower() in self.extensions:
             return text
         default = self.default_extension(ctx)
         candidates = ([default] if default else []) + [e for ext in self.extensions for e in (ext, ext.upper()) if e != default]
@@ -199,10 +224,27 @@ class FileCategory(BaseIngestor):
                 return f"{text}{ext}"
         return f"{text}{default}" if default else text
 
+    @staticmethod
+    def _suffix(member: str) -> str:
+        """The extension of a manifest value, as ``PurePosixPath(...).suffix`` gives it (string work only)."""
+        base = posixpath.basename(member.replace("\\", "/").rstrip("/"))
+        if base in ("", ".", ".."):
+            return PurePosixPath(member.replace("\\", "/")).suffix
+        suffix = posixpath.splitext(base)[1]
+        return "" if suffix == "." else suffix
+
     def stored_name(self, member: str) -> tuple[str, str]:
         """(stem, extension) a file is stored under in the flat dataset folder."""
-        pure = PurePosixPath(member.replace("\\", "/"))
-        return pure.stem, self.stored_extension if self.stored_extension is not None else pure.suffix
+        text = member.replace("\\", "/")
+        base = posixpath.basename(text.rstrip("/"))  # string work: once per file, in the main thread
+        if base in ("", ".", ".."):
+            pure = PurePosixPath(text)
+            stem, suffix = pure.stem, pure.suffix
+        else:
+            stem, suffix = posixpath.splitext(base)
+            if suffix == ".":  # "a." has no suffix
+                stem, suffix = base, ""
+        return stem, self.stored_extension if self.stored_extension is not None else suffix
 
     # -- validation -----------------------------------------------------------------
 
@@ -279,6 +321,11 @@ class FileCategory(BaseIngestor):
         Raise :class:`FileProblem` for a file that breaks a rule. The default only reads
         the size. It runs in several threads at once, so it must not keep state nor call
         ``ctx.state``: rules across files go into :meth:`check_file` (main thread).
+
+        When the run stores files, ``path`` is the file's copy in the run's staging folder
+        (the same name and bytes): the source was read once, into that copy. Read only
+        ``path`` itself; files beside it are not the source's neighbours (declare them as
+        :meth:`companions`).
         """
         return FileFacts(path.stat().st_size)
 
@@ -314,15 +361,16 @@ class FileCategory(BaseIngestor):
 
     def _check_files(self, ctx: "RunContext", batch: pa.RecordBatch) -> list[Issue]:
         state = self._files(ctx)
-        folder = self.folder(ctx)
         column = self.file_column
         rows = batch.column(ROW).to_pylist()
         members = batch.column(MEMBER).to_pylist()
         files = batch.column(FILE).to_pylist()
         issues: list[Issue] = []
-        tasks: list[tuple[int, int, str, Path, list[tuple[Companion, Path]]]] = []
+        tasks: list[tuple[int, int, str, PurePosixPath, str, list[Companion]]] = []
         queued: set[str] = set()
         later: list[tuple[int, int, str]] = []  # rows whose file another row checks
+        # names are checked here, in manifest order; everything that touches the file system
+        # runs in the worker threads (on a network volume each lookup costs a round trip)
         for index, (row, member, rel) in enumerate(zip(rows, members, files)):
             if member is None:
                 issues.append(Issue("required", "a file name is required", row=row, column=column))
@@ -332,7 +380,7 @@ class FileCategory(BaseIngestor):
                 issues.append(Issue(rule, message, row=row, column=column if on_column else None, file=file))
 
             try:
-                path = member_path(folder, member)
+                pure = relative_name(member)
             except PathProblem as exc:
                 problem(exc.rule, exc.message)
                 continue
@@ -354,15 +402,11 @@ class FileCategory(BaseIngestor):
                     continue
                 later.append((index, row, rel))
                 continue
-            if not path.is_file():
-                state.bad.add(rel)
-                problem("missing_file", "the file does not exist")
-                continue
-            companions: list[tuple[Companion, Path]] = []
+            companions: list[Companion] = []
             broken = False
             for comp in self.companions(ctx, batch, index, member):
                 try:
-                    comp_path = member_path(self.folder(ctx, comp.kind), comp.member)
+                    relative_name(comp.member)
                 except PathProblem as exc:
                     problem(exc.rule, exc.message, comp.rel, False)
                     broken = True
@@ -374,22 +418,19 @@ class FileCategory(BaseIngestor):
                     problem("duplicate_name", "another referenced file has the same name; the dataset folder is flat", comp.rel, False)
                     broken = True
                     continue
-                if not comp_path.is_file():
-                    problem("missing_file", f"the {comp.kind} file does not exist", comp.rel, False)
-                    broken = True
-                    continue
-                companions.append((comp, comp_path))
+                companions.append(comp)
             if broken:
                 state.bad.add(rel)
                 continue
             queued.add(rel)
-            tasks.append((index, row, rel, path, companions))
-        for (index, row, rel, _path, _comps), check in zip(tasks, self._inspect_all(ctx, tasks)):
+            tasks.append((index, row, rel, pure, stem + ext, companions))
+        for (index, row, rel, *_rest), check in zip(tasks, self._inspect_all(ctx, tasks)):
             for rule, message, file in check.problems:
                 issues.append(Issue(rule, message, row=row, column=column if file == rel else None, file=file))
             if check.problems or check.facts is None:
                 state.bad.add(rel)
                 continue
+            state.paths.update(check.paths)
             found = list(self.check_file(ctx, check.facts))
             for rule, message in found:
                 issues.append(Issue(rule, message, row=row, column=column, file=rel))
@@ -403,45 +444,104 @@ class FileCategory(BaseIngestor):
         for index, row, rel in later:
             if rel in state.facts:
                 issues.extend(self.check_row(ctx, batch, index, row, rel, state.facts[rel]))
-        # inspection results arrive after the path checks; report in manifest order
+        # inspection results arrive after the name checks; report in manifest order
         issues.sort(key=lambda issue: issue.row if issue.row is not None else 0)
         return issues
 
+    def _readable(self, ctx: "RunContext", name: str, path: Path) -> Path | None:
+        """The path to check: the staged copy when the run is storing (one read of the source), else the source.
+
+        None when there is no such file.
+        """
+        files = ctx.files
+        if files is not None and files.staging:
+            try:
+                staged = files.stage(name, path)
+            except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+                return None
+            if staged is not None:
+                return staged
+        return path if path.is_file() else None
+
+    def _check_one(self, ctx: "RunContext", task: tuple, folder: Path) -> FileCheck:
+        _index, _row, rel, pure, name, companions = task
+        check = FileCheck()
+        try:
+            path = member_path(folder, pure)
+            target = self._readable(ctx, name, path)
+            if target is None:
+                check.problems.append(("missing_file", "the file does not exist", rel))
+                return check
+            check.paths[rel] = str(path)
+            pairs: list[tuple[Companion, Path]] = []
+            for comp in companions:
+                try:
+                    comp_path = member_path(self.folder(ctx, comp.kind), comp.member)
+                except PathProblem as exc:
+                    check.problems.append((exc.rule, exc.message, comp.rel))
+                    continue
+                comp_target = self._readable(ctx, PurePosixPath(comp.member).name, comp_path)
+                if comp_target is None:
+                    check.problems.append(("missing_file", f"the {comp.kind} file does not exist", comp.rel))
+                    continue
+                check.paths[comp.rel] = str(comp_path)
+                pairs.append((comp, comp_target))
+            if check.problems:
+                return check
+            check.facts = self.inspect(ctx, target)
+        except PathProblem as exc:
+            check.problems.append((exc.rule, exc.message, rel))
+            return check
+        except FileProblem as exc:
+            check.problems.append((exc.rule, exc.message, rel))
+            return check
+        except OSError as exc:
+            check.problems.append(("unreadable", f"the file cannot be read ({exc.strerror or type(exc).__name__})", rel))
+            return check
+        try:
+            self.check_companions(ctx, check, pairs)
+        except FileProblem as exc:
+            check.problems.append((exc.rule, exc.message, rel))
+        except OSError as exc:
+            check.problems.append(("unreadable", f"a file cannot be read ({exc.strerror or type(exc).__name__})", rel))
+        if not check.problems and target != path and ctx.files is not None:
+            produce = self.producer(ctx, check.facts)
+            if produce is not None:  # processed while the next files are checked
+                ctx.files.produce_early(name, produce)
+        return check
+
     def _inspect_all(self, ctx: "RunContext", tasks: list) -> list[FileCheck]:
-        """Inspect every task's files in worker threads (reading releases the GIL); results in order."""
+        """Check every task's files in worker threads (reading releases the GIL); results in order."""
         if not tasks:
             return []
-
-        def one(task) -> FileCheck:
-            _index, _row, rel, path, companions = task
-            check = FileCheck()
-            try:
-                check.facts = self.inspect(ctx, path)
-            except FileProblem as exc:
-                check.problems.append((exc.rule, exc.message, rel))
-                return check
-            except OSError as exc:
-                check.problems.append(("unreadable", f"the file cannot be read ({exc.strerror or type(exc).__name__})", rel))
-                return check
-            try:
-                self.check_companions(ctx, check, companions)
-            except FileProblem as exc:
-                check.problems.append((exc.rule, exc.message, rel))
-            except OSError as exc:
-                check.problems.append(("unreadable", f"a file cannot be read ({exc.strerror or type(exc).__name__})", rel))
-            return check
-
-        shares = min(max(1, self.workers(ctx)), len(tasks))
-        if shares == 1:
-            return [one(task) for task in tasks]
+        folder = self.folder(ctx)
+        state = self._files(ctx)
+        first: list[FileCheck] = []
+        if state.workers is None:
+            state.workers = max(1, self.workers(ctx))
+            if type(self).workers is FileCategory.workers:
+                # the first files, one by one: a thread that mostly waits on each is on a
+                # network volume, where many reads in flight hide the latency
+                probe, tasks = tasks[:_PROBE_FILES], tasks[_PROBE_FILES:]
+                wall, busy = time.perf_counter(), _busy_seconds()
+                first = [self._check_one(ctx, task, folder) for task in probe]
+                waited = (time.perf_counter() - wall) - (_busy_seconds() - busy)
+                ctx.log.debug("the first %d files took %.2f ms each waiting", len(probe), 1000 * waited / len(probe))
+                if waited / len(probe) > _SLOW_VOLUME_SECONDS:
+                    state.workers = max(state.workers, LATENCY_WORKERS)
+                    ctx.log.info("the source answers slowly (%.1f ms per file): checking %d files at a time",
+                                 1000 * waited / len(probe), state.workers)
+        shares = min(state.workers, len(tasks))
+        if shares <= 1:
+            return first + [self._check_one(ctx, task, folder) for task in tasks]
 
         # contiguous work per thread: less hand-over than one future per file
         def run_share(share: int) -> list[FileCheck]:
-            return [one(task) for task in tasks[share::shares]]
+            return [self._check_one(ctx, task, folder) for task in tasks[share::shares]]
 
         with ThreadPoolExecutor(max_workers=shares, thread_name_prefix="tb-inspect") as pool:
             parts = list(pool.map(run_share, range(shares)))
-        return [parts[i % shares][i // shares] for i in range(len(tasks))]
+        return first + [parts[i % shares][i // shares] for i in range(len(tasks))]
 
     # -- schema and write pass ---------------------------------------------------------
 
@@ -465,9 +565,10 @@ class FileCategory(BaseIngestor):
             if name in pending:
                 continue
             facts = state.facts.get(rel)
-            jobs = [CopyJob(name, str(member_path(folder, member)), self.producer(ctx, facts))]
+            source = state.paths.get(rel) or str(member_path(folder, member))
+            jobs = [CopyJob(name, source, self.producer(ctx, facts))]
             for comp in self.companions(ctx, batch, index, member):
-                comp_path = str(member_path(self.folder(ctx, comp.kind), comp.member))
+                comp_path = state.paths.get(comp.rel) or str(member_path(self.folder(ctx, comp.kind), comp.member))
                 jobs.append(CopyJob(PurePosixPath(comp.member).name, comp_path, self.companion_producer(ctx, facts, comp)))
             pending[name] = jobs
         state.pending = pending
@@ -514,7 +615,7 @@ class FileCategory(BaseIngestor):
         if not state.extras_counted:
             state.extras_counted = True
             for job in self.extra_files(ctx):
-                sizes += _size(ctx.destination / job.name)
+                sizes += _stored_size(ctx, job.name)
                 count += 1
         for stem, ext in zip(batch.column(FILENAME).to_pylist(), batch.column(EXTENSION).to_pylist()):
             name = stem + ext
@@ -525,7 +626,7 @@ class FileCategory(BaseIngestor):
             described.append((rel, state.facts[rel]))
             # what the files take on the volume (also when an earlier run stored them)
             for job in state.pending.get(name, ()):
-                sizes += _size(ctx.destination / job.name)
+                sizes += _stored_size(ctx, job.name)
                 count += 1
         ctx.stats.add(stored_bytes=sizes, stored_files=count)
         out.update(self.file_statistics(ctx, described) or {})
@@ -540,9 +641,21 @@ def _mib(n: int) -> str:
     return f"{n / (1 << 20):,.1f} MiB"
 
 
-def _size(path: Path) -> int:
+def _busy_seconds() -> float:
+    """This thread's time on a CPU or waiting for one (a busy machine is not a slow volume)."""
     try:
-        return path.stat().st_size
+        with open("/proc/thread-self/schedstat", "rb") as fh:
+            on_cpu, queued = fh.read().split()[:2]
+        return (int(on_cpu) + int(queued)) / 1e9
+    except (OSError, ValueError):
+        return time.thread_time()
+
+
+def _stored_size(ctx: "RunContext", name: str) -> int:
+    if ctx.files is not None:
+        return ctx.files.size_of(name)
+    try:
+        return (ctx.destination / name).stat().st_size
     except OSError:
         return 0
 

@@ -10,6 +10,8 @@ from pathlib import Path, PurePosixPath
 
 ESCAPE = "path_escape"
 _DRIVE = re.compile(r"^[A-Za-z]:")
+# relative, no "..", "." or empty parts, no backslash, NUL or drive: nothing to normalise or refuse
+_SIMPLE = re.compile(r"^(?![A-Za-z]:)(?:(?!\.\.?(?:/|$))[^/\\\x00]+/)*(?!\.\.?$)[^/\\\x00]+$")
 
 
 class PathProblem(ValueError):
@@ -30,6 +32,8 @@ def relative_name(value: str) -> PurePosixPath:
     if value is None or not str(value).strip():
         raise PathProblem("required", "a file name is required")
     text = str(value).strip()
+    if _SIMPLE.match(text):  # the common case, without the cost of parsing a path object
+        return PurePosixPath(text)
     if "\x00" in text:
         raise PathProblem(ESCAPE, "a file name must not contain NUL")
     text = text.replace("\\", "/")

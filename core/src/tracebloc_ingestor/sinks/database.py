@@ -38,12 +38,16 @@ from .db.values import conform_batch
 from .db.writes import PreparedWrite, check_batch
 
 __all__ = [
-    "Database", "DatabaseError", "TableBusyError", "StreamLostError", "PreparedWrite",
+    "Database", "DatabaseError", "TableBusyError", "StreamLostError", "StreamLost", "PreparedWrite",
     "RUNS_TABLE", "META_TABLE", "SALT_KEY", "DISABLE_LOAD_DATA_ENV", "FINISH_STATES",
     "DEFAULT_RETRY_DELAYS", "DEFAULT_RETRY_DEADLINE",
 ]
 
 log = logging.getLogger(__name__)
+
+
+#: the pipeline's name for it: the streamed first load was lost and the pass restarts from the beginning
+StreamLost = StreamLostError
 
 
 class Database:
@@ -149,6 +153,11 @@ class Database:
 
     def run_state(self, run_id: str) -> str | None:
         return self._ledger.run_state(run_id)
+
+    def loaded_run(self, table: str) -> tuple[str, int | None] | None:
+        """(run id, record count) of the latest run of ``table`` whose rows are committed but that is not registered."""
+        check_table_name(table)
+        return self._ledger.loaded_run(table)
 
     def table_schema(self, table: str) -> dict[str, str]:
         """Reflected {column: SQL type} of the whole table, framework columns included."""
@@ -273,6 +282,43 @@ class Database:
     def finish_run(self, run_id: str, state: str, *, record_count: int | None = None) -> None:
         """Set the run's final state; a run unknown to the database is ignored."""
         self._ledger.finish_run(run_id, state, record_count=record_count)
+
+    # -- all or nothing: one transaction for a whole load
+
+    def atomic_write_possible(self, table: str) -> bool:
+        """Whether a load of ``table`` would be one transaction (read-only; creates nothing).
+
+        SQLite: always (:meth:`begin_stream` opens one transaction). MySQL: where the streamed
+        bulk load applies to ``table``, a table not created yet counting as empty; a database
+        that does not exist yet answers False.
+        """
+        if self._dialect.name == "sqlite":
+            return True
+        possible = getattr(self._writer, "first_load", None)
+        if possible is None:
+            return False
+        try:
+            return possible.possible(table, missing_ok=True)
+        except DatabaseError:
+            return False
+
+    def discard_table(self, table: str) -> bool:
+        """Drop ``table`` if it holds no row (a run created it and stopped before committing any); whether it did."""
+        check_table_name(table)
+        q = self._dialect.quote
+
+        def work(conn: sa.Connection) -> bool:
+            if not self._dialect.has_table(conn, table):
+                return False
+            if conn.exec_driver_sql(f"SELECT 1 FROM {q(table)} LIMIT 1").first() is not None:
+                return False
+            conn.exec_driver_sql(f"DROP TABLE {q(table)}")
+            return True
+
+        dropped = bool(self._connector.run("dropping the empty table", table, work, write=True))
+        if dropped:
+            self._tables.forget(table)
+        return dropped
 
     # -- the streamed bulk load: one LOAD DATA for a whole first load (sinks/db/bulk/first_load.py)
 

@@ -9,8 +9,12 @@ tabular dataset (``ref,age,label``) of an inline ``demo_classification`` categor
 from __future__ import annotations
 
 import io
+import os
+import signal
 from pathlib import Path
 from typing import Iterable, Sequence
+
+from ..markers import hookimpl
 
 DEMO_CONFIG = """\
 apiVersion: tracebloc.io/v1
@@ -23,6 +27,24 @@ schema:
   ref: VARCHAR(8)
   age: INT
 """
+
+
+class StopAfterBatches:
+    """A behaviour plugin that sends SIGTERM to this process once ``batches`` batches were loaded.
+
+    For tests of a run stopped mid-way (run it in the main thread: the run's SIGTERM
+    handler then stops it between batches).
+    """
+
+    def __init__(self, batches: int) -> None:
+        self.batches = batches
+        self.seen = 0
+
+    @hookimpl
+    def tb_load(self, ctx, batch) -> None:
+        self.seen += 1
+        if self.seen == self.batches:
+            os.kill(os.getpid(), signal.SIGTERM)
 
 
 def run_plugin(plugin: object, flags: dict, environ: dict | None = None, *, plugins: Sequence[object] = ()):

@@ -71,6 +71,25 @@ class RunLedger:
         except Missing:
             return None
 
+    def loaded_run(self, table: str) -> tuple[str, int | None] | None:
+        """(run id, record count) of the latest run of ``table`` that committed its rows but was not registered."""
+        q, ph = self._dialect.quote, self._dialect.placeholder
+
+        def work(conn: sa.Connection) -> tuple[str, int | None] | None:
+            if not self._dialect.has_table(conn, RUNS_TABLE):
+                return None
+            row = conn.exec_driver_sql(
+                f"SELECT ingestor_id, record_count FROM {q(RUNS_TABLE)} WHERE table_name = {ph} "
+                "AND state = 'loaded' ORDER BY finished_at DESC, started_at DESC LIMIT 1",
+                (table,),
+            ).first()
+            return (row[0], None if row[1] is None else int(row[1])) if row else None
+
+        try:
+            return self._connector.run("reading the runs of", table, work)
+        except Missing:
+            return None
+
     def run_state(self, run_id: str) -> str | None:
         try:
             return self._connector.run("reading the state of a run in", RUNS_TABLE, lambda conn: self._state(conn, run_id))

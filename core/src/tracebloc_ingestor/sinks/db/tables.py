@@ -120,6 +120,9 @@ class Tables:
     def remember(self, table: str, columns: dict[str, str]) -> None:
         self._types[table] = columns
 
+    def forget(self, table: str) -> None:
+        self._types.pop(table, None)
+
     def create(self, conn: sa.Connection, table: str, features: Sequence[Column]) -> None:
         """CREATE TABLE IF NOT EXISTS in the platform's layout: framework columns, then features."""
         dialect = self._dialect

@@ -42,8 +42,8 @@ class FirstLoad:
         self._columns: tuple[list[str], dict[str, str]] | None = None  # (sent, constant)
         self._stream: LoadStream | None = None
 
-    def begin(self, table: str) -> bool:
-        """Send the coming writes to ``table`` as one streamed LOAD DATA; whether the stream is on."""
+    def possible(self, table: str, *, missing_ok: bool = False) -> bool:
+        """Whether :meth:`begin` would stream into ``table`` (``missing_ok``: a table not created yet counts as empty)."""
         writer = self._writer
         if not pipe_paths_available() or writer.connector.url.get_driver_name() != "pymysql":
             return False
@@ -52,12 +52,19 @@ class FirstLoad:
 
         def probe(conn: sa.Connection) -> tuple[str, bool]:
             version = conn.exec_driver_sql("SELECT VERSION()", execution_options=NO_PARAMETERS).scalar()
+            if missing_ok and not writer.connector.dialect.has_table(conn, table):
+                return text(version), True
             row = conn.exec_driver_sql(f"SELECT 1 FROM {bare_name(table)} LIMIT 1", execution_options=NO_PARAMETERS).first()
             return text(version), row is None
 
         version, empty = writer.connector.run("inspecting", table, probe)
-        if not (empty and bulk_load_capable(version)):
+        return empty and bulk_load_capable(version)
+
+    def begin(self, table: str) -> bool:
+        """Send the coming writes to ``table`` as one streamed LOAD DATA; whether the stream is on."""
+        if not self.possible(table):
             return False
+        writer = self._writer
         self.table, self._columns = table, None
         writer.write_path = "load_data_stream"
         log.info("table %s is empty: its rows go in as one bulk LOAD DATA, committed at the end", table)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
@@ -12,7 +13,7 @@ import sqlalchemy as sa
 
 from ....schema import SqlType
 from .. import ID_CHUNK
-from ..errors import DatabaseError
+from ..errors import DatabaseError, db_error
 from ..limits import sqlite_problem
 from ..sql_types import FRACTIONAL, MAX_FRACTION_DIGITS, parse_canonical
 from ..table_lock import TableLock
@@ -122,7 +123,13 @@ class SQLiteDialect(Dialect):
 
 
 class SQLiteWriter(Writer):
-    """Each batch one executemany of driver values in one transaction; existing data_ids are kept."""
+    """Each batch one executemany of driver values; existing data_ids are kept.
+
+    A stream (:meth:`begin_stream`) puts every batch of a load into one transaction on one
+    connection, committed by :meth:`finish_stream`: until then no other connection sees a
+    row, and a failure, SIGTERM or kill leaves the table as it was (SQLite's journal).
+    Without a stream each batch is its own transaction.
+    """
 
     write_path = "sqlite"
 
@@ -130,6 +137,32 @@ class SQLiteWriter(Writer):
         self._connector = connector
         self._dialect = connector.dialect
         self._numeric: dict[str, frozenset[str]] = {}
+        self._stream: sa.Connection | None = None
+        self._streaming: str | None = None  # the table of the stream under way
+
+    def begin_stream(self, table: str) -> bool:
+        self.abort_stream()
+        self._streaming = table
+        return True
+
+    def finish_stream(self) -> None:
+        conn, table, self._stream, self._streaming = self._stream, self._streaming, None, None
+        if conn is None:
+            return
+        try:
+            conn.commit()
+        except sa.exc.DBAPIError as exc:
+            raise db_error("committing the rows of", table, exc) from None
+        finally:
+            conn.close()
+
+    def abort_stream(self) -> None:
+        conn, self._stream, self._streaming = self._stream, None, None
+        if conn is not None:
+            with suppress(Exception):
+                conn.rollback()
+            with suppress(Exception):
+                conn.close()
 
     def prepare(self, prepared: PreparedWrite, batch: pa.RecordBatch, types: dict[str, str]) -> None:
         columns = []
@@ -153,6 +186,14 @@ class SQLiteWriter(Writer):
         return self._numeric[table]
 
     def send(self, table: str, names: list[str], part: Part) -> None:
+        if self._streaming:
+            if self._stream is None:
+                self._stream = self._connector.engine.connect()
+            try:
+                self._insert_rows(self._stream, table, names, part.rows)
+            except sa.exc.DBAPIError as exc:
+                raise db_error("writing a batch to", table, exc, values=True, columns=names) from None
+            return
         self._connector.run(
             "writing a batch to", table, lambda conn: self._insert_rows(conn, table, names, part.rows),
             write=True, values=True, columns=names,
