@@ -65,6 +65,15 @@ class RunMonitor:
         finally:
             self.progress.finish()
 
+    def restart(self) -> None:
+        """The run starts its pass again from the first record: forget what the lost pass counted."""
+        from .report.profile import DataProfile
+
+        self._passes = 0
+        self._records = 0
+        if self.profile is not None:
+            self.profile = DataProfile()
+
     def _profile(self, batch) -> None:
         # the local report is a by-product: a column it cannot describe must not fail the run
         try:

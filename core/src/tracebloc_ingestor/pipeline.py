@@ -338,6 +338,8 @@ class Pipeline:
                 )
                 self.issues = IssueLog()
                 self.restarts = restarts
+                if self.monitor is not None:
+                    self.monitor.restart()
 
     def _plan(self, ctx: RunContext, owner: str | None, loaded: tuple[str, int | None] | None) -> str:
         """How this run goes: validate | verify | resume | one_pass | two_passes."""

@@ -293,7 +293,13 @@ class FileCategory(BaseIngestor):
         return issues
 
     def _space_check(self, ctx: "RunContext") -> list[Issue]:
-        """Free space at the destination for the files found (those not stored there already)."""
+        """Free space at the destination for the files found (those not stored there already).
+
+        Only when the files are copied after validation: staged while checked (one pass),
+        they take their space already, and a full volume is named as it happens.
+        """
+        if ctx.files is not None and ctx.files.staging:
+            return []
         state = self._files(ctx)
         destination = ctx.destination
         needed = 0

@@ -306,7 +306,7 @@ class FileStore:
             try:
                 fout = stack.enter_context(open(target, "xb"))
             except OSError as exc:
-                raise FileStoreError(f"{self._where(target.name)}: {_reason(exc)}") from None
+                raise FileStoreError(self._write_error(target.name, exc, source)) from None
             try:
                 while True:
                     try:
@@ -319,7 +319,7 @@ class FileStore:
                     try:
                         fout.write(chunk)
                     except OSError as exc:
-                        raise FileStoreError(f"{self._where(target.name)}: {_reason(exc)}") from None
+                        raise FileStoreError(self._write_error(target.name, exc, source)) from None
                     size += len(chunk)
             except BaseException:
                 stack.close()
@@ -338,7 +338,7 @@ class FileStore:
             try:
                 fout = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
             except OSError as exc:
-                raise FileStoreError(f"{self._where(os.path.basename(target))}: {_reason(exc)}") from None
+                raise FileStoreError(self._write_error(os.path.basename(target), exc, source)) from None
             h = hashlib.sha256()
             size = 0
             while True:
@@ -354,7 +354,7 @@ class FileStore:
                     while view:
                         view = view[os.write(fout, view):]
                 except OSError as exc:
-                    raise FileStoreError(f"{self._where(os.path.basename(target))}: {_reason(exc)}") from None
+                    raise FileStoreError(self._write_error(os.path.basename(target), exc, source)) from None
                 size += len(chunk)
                 if len(chunk) < CHUNK and os.fstat(fin).st_size <= size:
                     break  # a small file is read in one call: no second read to find its end
@@ -421,7 +421,8 @@ class FileStore:
         if failures:
             name, exc = failures[0]
             if isinstance(exc, FileStoreError):
-                raise FileStoreError(f"{len(failures):,} files could not be stored (first: {exc})")
+                more = f" (and {len(failures) - 1:,} more files)" if len(failures) > 1 else ""
+                raise FileStoreError(f"{exc}{more}")
             raise FileStoreError(self._failure_message(failures, todo))
         if not self._deferred:
             return self._publish_names([r.name for r in results])
@@ -582,6 +583,19 @@ class FileStore:
             return
         self._processes = pool
 
+    def _write_error(self, name: str, exc: OSError, source: str | None, needed: int | None = None) -> str:
+        """``no space left on device while writing t/x.jpg (2.9 MiB free, 14.2 MiB needed)``: no content."""
+        reason = (exc.strerror or type(exc).__name__).lower() if isinstance(exc, OSError) else type(exc).__name__
+        space = ""
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            if needed is None and source is not None:
+                needed = _size(Path(source)) or 0
+            try:
+                space = f" ({_mib(shutil.disk_usage(self.folder.parent).free)} free, {_mib(needed or 0)} needed)"
+            except OSError:
+                pass
+        return f"{reason} while writing {self._where(name)}{space}"
+
     def _write_file(self, path: Path, data: bytes, name: str) -> None:
         """Overwrite a staged file in place: the staging folder is the run's own and is published
         only whole, so no reader sees it half-written, and no new inode is made (file creation is
@@ -589,7 +603,7 @@ class FileStore:
         try:
             _overwrite(os.fspath(path), data)
         except OSError as exc:
-            raise FileStoreError(f"{self._where(name)}: {_reason(exc)}") from None
+            raise FileStoreError(self._write_error(name, exc, None, len(data))) from None
 
     # -- publishing ------------------------------------------------------------------
 
@@ -720,7 +734,7 @@ def _overwrite(path: str, data: bytes) -> None:
     Not truncated to zero first: ext4 writes a file back at once when it is closed after
     such a truncation (its guard for replace-by-truncate), which would make every write wait.
     """
-    fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)  # created for bytes held in memory
     try:
         view = memoryview(data)
         while view:
