@@ -69,7 +69,7 @@ def test_json_report(tmp_path):
 
 @pytest.mark.parametrize(
     "signum, code, when",
-    [(signal.SIGTERM, 143, "validating"), (signal.SIGINT, 130, "validating"), (signal.SIGINT, 130, "; writing")],
+    [(signal.SIGTERM, 143, "validating"), (signal.SIGINT, 130, "validating"), (signal.SIGINT, 130, "validation passed")],
     ids=["SIGTERM", "SIGINT", "SIGINT-while-writing"],
 )
 def test_a_signal_stops_the_run_with_a_summary(tmp_path, mysql_url, signum, code, when):
@@ -96,7 +96,7 @@ def test_a_signal_stops_the_run_with_a_summary(tmp_path, mysql_url, signum, code
         runs = sa.inspect(conn).has_table("tracebloc_ingest_runs")
         states = [r[0] for r in conn.execute(sa.text("SELECT state FROM tracebloc_ingest_runs")).all()] if runs else []
     engine.dispose()
-    assert states == (["failed"] if when == "; writing" else []), states  # never left "loading"
+    assert states == (["failed"] if when == "validation passed" else []), states  # never left "loading"
 
 
 def test_seed_readme_example_runs_as_written(tmp_path, sqlite_url):
