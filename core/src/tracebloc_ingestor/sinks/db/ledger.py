@@ -127,9 +127,13 @@ class RunLedger:
         dialect.create_table(conn, META_TABLE, meta, [f"PRIMARY KEY ({q('table_name')}, {q('meta_key')})"])
 
     def start_run(
-        self, conn: sa.Connection, table: str, run_id: str, category: str, salt_hex: str, table_exists: bool
+        self, conn: sa.Connection, table: str, run_id: str, category: str, salt_hex: str, table_exists: bool,
+        *, keep_state: bool = False,
     ) -> None:
-        """Record the run (keeping a table's first salt) and abandon earlier unfinished runs of the table."""
+        """Record the run (keeping a table's first salt) and abandon earlier unfinished runs of the table.
+
+        ``keep_state``: the run's state is another's to set (the shards of a scaled-out run).
+        """
         q, ph = self._dialect.quote, self._dialect.placeholder
         conn.exec_driver_sql(
             f"INSERT INTO {q(META_TABLE)} (table_name, meta_key, meta_value) VALUES ({ph}, {ph}, {ph})"
@@ -151,12 +155,13 @@ class RunLedger:
         ).scalar()
         if owner_table != table:
             raise DatabaseError(f"preparing table {table!r} failed: run {run_id} belongs to another table")
-        # the same run id again (a retried pod) takes up where it stopped
-        conn.exec_driver_sql(
-            f"UPDATE {q(RUNS_TABLE)} SET state = 'loading', finished_at = NULL "
-            f"WHERE ingestor_id = {ph} AND state <> 'registered'",
-            (run_id,),
-        )
+        if not keep_state:
+            # the same run id again (a retried pod) takes up where it stopped
+            conn.exec_driver_sql(
+                f"UPDATE {q(RUNS_TABLE)} SET state = 'loading', finished_at = NULL "
+                f"WHERE ingestor_id = {ph} AND state <> 'registered'",
+                (run_id,),
+            )
         stale = [
             row[0]
             for row in conn.exec_driver_sql(
