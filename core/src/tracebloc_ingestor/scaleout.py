@@ -184,8 +184,11 @@ class ShardedRun:
     def before_write(self) -> None:
         """Record that this shard writes; ShardStop when the run failed meanwhile."""
         self._db.shard_state(self._run_id, self.shard.index, "loading")
-        if not self._db.move_run(self._run_id, "loading", only_from=("validating", "loading", "loaded")):
-            raise ShardStop(self._failure_words() + "; this shard wrote nothing")
+        # a run that is loaded already stays so: its registrar (and only it) registers it
+        if not self._db.move_run(self._run_id, "loading", only_from=("validating", "loading")):
+            state = self._db.run_state(self._run_id)
+            if state != "loaded":
+                raise ShardStop(self._failure_words(state=state) + "; this shard wrote nothing")
 
     def finish(self, ctx: "RunContext", counters: "Counters", stats: dict) -> tuple["Counters", dict] | None:
         """Record this shard's load; for the one shard that registers, the run's merged (counters, statistics)."""

@@ -254,7 +254,8 @@ class ShardLedger:
             ).all()
             loaded = sum(1 for r in rows if r[1] == "loaded")
             mine = next((bool(r[2]) for r in rows if int(r[0]) == index), False)
-            if state in ("validating", "loading") and loaded == count:
+            chosen = any(bool(r[2]) for r in rows)
+            if state in ("validating", "loading") and loaded == count and (mine or not chosen):
                 conn.exec_driver_sql(
                     f"UPDATE {q(RUNS_TABLE)} SET state = 'loaded', finished_at = CURRENT_TIMESTAMP, record_count = "
                     f"(SELECT SUM(record_count) FROM {q(SHARDS_TABLE)} WHERE ingestor_id = {ph}) WHERE ingestor_id = {ph}",
@@ -264,6 +265,7 @@ class ShardLedger:
                     f"UPDATE {q(SHARDS_TABLE)} SET registrar = 1 WHERE ingestor_id = {ph} AND shard = {ph}", (run_id, index)
                 )
                 return Finish(True, "loaded", loaded)
+            # a registrar that comes back (its registration failed, its pod was retried) registers again
             return Finish(state == "loaded" and mine, state, loaded)
 
         return self._run("finishing the shard in", work)
