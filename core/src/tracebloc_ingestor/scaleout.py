@@ -95,7 +95,8 @@ class ShardedRun:
         if state == "registered":
             raise ShardStop(f"run {self._run_id} is registered already; {self.shard} has nothing left to do", exit_ok=True)
         if state == "failed":
-            raise ShardStop(self._failure_words() + "; start a new Job (a new run id) once the input is fixed")
+            raise ShardStop(self._failure_words() + "; nothing was written; start a new Job (a new run id) once the "
+                            "input is fixed")
         if state == "abandoned":
             raise ShardStop(f"run {self._run_id} was taken over by a later run of table {self._table()!r}, which removed "
                             "its rows; nothing was written")
@@ -115,7 +116,7 @@ class ShardedRun:
         p = self.pipeline
         if p.issues.errors:
             self._db.shard_state(self._run_id, self.shard.index, "invalid", records=total, errors=p.issues.errors)
-            self._fail_run("invalid")
+            self._fail_run(None)  # an invalid input is not reported to the backend, as in a run without shards
             return []
         facts = dump_stats(p.impl.shard_facts(ctx) or {})
         self._db.shard_state(self._run_id, self.shard.index, "validated", records=total, errors=0, facts=facts)
@@ -130,7 +131,7 @@ class ShardedRun:
         if any(issue.is_error for issue in issues):
             self._db.shard_state(self._run_id, self.shard.index, "invalid", records=total,
                                  errors=sum(1 for i in issues if i.is_error))
-            self._fail_run("invalid")
+            self._fail_run(None)
         return issues
 
     def _barrier(self) -> list["ShardRow"]:
@@ -164,16 +165,16 @@ class ShardedRun:
             time.sleep(min(self.poll, 0.05 * 2 ** min(polls, 10)))
             polls += 1
 
-    def _fail_run(self, reason: str) -> None:
-        """Mark the run failed; the shard that does so reports it (once per run)."""
-        if self._db.move_run(self._run_id, "failed", only_from=("validating", "loading")):
+    def _fail_run(self, reason: str | None) -> None:
+        """Mark the run failed; the shard that does so reports ``reason`` to the backend (once per run)."""
+        if self._db.move_run(self._run_id, "failed", only_from=("validating", "loading")) and reason is not None:
             self.pipeline.report_run_failure(reason)
 
     def _failure_words(self, rows: "list[ShardRow] | None" = None, state: str | None = None) -> str:
         rows = self._db.run_shards(self._run_id) if rows is None else rows
         bad = [r for r in rows if r.state == "invalid"]
         if bad:
-            found = ", ".join(f"shard {r.index}: {r.errors or 0:,} errors" for r in bad)
+            found = ", ".join(f"shard {r.index}: {_count(r.errors or 0, 'error')}" for r in bad)
             return f"run {self._run_id} failed: validation found errors ({found}; each shard's report names them)"
         if state == "abandoned":
             return f"run {self._run_id} was taken over by a later run, which removed its rows"
@@ -246,6 +247,10 @@ class ShardedRun:
         if self.registrar:
             return f"{self.shard} of run {self._run_id}; it finished last and registered the whole run"
         return f"{self.shard} of run {self._run_id}; the shard that finishes last registers the whole run"
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 def _shards_words(indices: list[int]) -> str:
