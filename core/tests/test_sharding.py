@@ -273,3 +273,39 @@ def test_a_shard_removes_its_own_leftovers_and_keeps_the_other_shards_staging(tm
     assert not staging_of_1.exists() and not stale.exists()
     for store in (first, other, retry):
         store.close()
+
+
+def test_the_write_pass_reads_the_shards_records_back_instead_of_the_input(tmp_path):
+    impl = BaseIngestor()
+    ctx = _ctx(tmp_path, impl)
+    batches = [_table(300), _table(200)]
+    shard_filter = ShardFilter(Shard(0, 2), impl, RecordIdentity(b"s" * 32))
+    first = list(shard_filter(ctx, iter(batches)))
+    assert shard_filter.replayable
+    again = list(shard_filter.replay())
+    assert [b.to_pydict() for b in again] == [b.to_pydict() for b in first]
+    shard_filter.close()
+    assert not shard_filter.replayable
+
+
+def test_a_shard_whose_records_cannot_be_kept_reads_the_input_again(tmp_path, monkeypatch):
+    import tempfile
+
+    impl = BaseIngestor()
+    ctx = _ctx(tmp_path, impl)
+    shard_filter = ShardFilter(Shard(1, 2), impl, RecordIdentity(b"s" * 32))
+    real = tempfile.TemporaryFile
+
+    def full(*args, prefix="", **kwargs):
+        if prefix == "tb_shard_rows_":
+            raise OSError(28, "No space left on device")
+        return real(*args, prefix=prefix, **kwargs)
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", full)
+    first = list(shard_filter(ctx, iter([_table()])))
+    assert not shard_filter.replayable  # the write pass discovers again and selects the same rows
+    import attrs
+
+    second = list(shard_filter(attrs.evolve(ctx, phase="write"), iter([_table()])))
+    assert second[0].column("_tb_row").to_pylist() == first[0].column("_tb_row").to_pylist()
+    shard_filter.close()

@@ -171,11 +171,14 @@ class Pipeline:
             raise Terminated()
 
     def _discover(self, ctx: RunContext) -> Iterator[pa.RecordBatch]:
-        batches = self.impl.discover(ctx)
-        if batches is None:
-            raise RunFailed(f"category {self.category.name!r} discovered no input (discover returned None)", "no_discoverer")
-        if self._filter is not None:
-            batches = self._filter(ctx, batches)  # this shard's records only, from here on
+        if self._filter is not None and self._filter.replayable:
+            batches = self._filter.replay()  # this shard's records as the validation pass kept them
+        else:
+            batches = self.impl.discover(ctx)
+            if batches is None:
+                raise RunFailed(f"category {self.category.name!r} discovered no input (discover returned None)", "no_discoverer")
+            if self._filter is not None:
+                batches = self._filter(ctx, batches)  # this shard's records only, from here on
         if self.monitor is not None:
             batches = self.monitor.watch(ctx, batches)  # progress per pass; the first pass feeds the data report
         for batch in batches:

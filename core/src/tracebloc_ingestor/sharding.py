@@ -17,8 +17,11 @@ The selection is made right after discovery; everything downstream (validation,
 progress, transforms, loads, statistics) sees only the shard's records. Before the other
 records are dropped the category may note what rules across the whole input need
 (:meth:`~tracebloc_ingestor.categories.Category.note_all_shards`: the flat folder's names).
-Which rows a batch keeps is remembered in a temporary file in the validation pass, so the
-write pass selects them again without hashing.
+The validation pass keeps the shard's records in a temporary Arrow file (compressed where
+pyarrow can), and the write pass reads them back from there instead of reading and
+selecting the whole input again; where that file cannot be written (no space), which rows
+each batch keeps is remembered instead (a bit a row), and the write pass reads the input
+again and selects them without hashing.
 """
 
 from __future__ import annotations
@@ -128,6 +131,55 @@ class _MaskCache:
             self._file = None
 
 
+class _Spill:
+    """This shard's records as the validation pass kept them, in a temporary Arrow IPC stream."""
+
+    def __init__(self) -> None:
+        self._file = None
+        self._writer = None
+        self._schema: pa.Schema | None = None
+        self.broken = False
+        self.complete = False
+
+    def put(self, batch: pa.RecordBatch) -> None:
+        if self.broken:
+            return
+        try:
+            if self._writer is None:
+                self._file = tempfile.TemporaryFile(prefix="tb_shard_rows_")
+                codec = next((c for c in ("zstd", "lz4") if pa.Codec.is_available(c)), None)
+                self._writer = pa.ipc.new_stream(self._file, batch.schema, options=pa.ipc.IpcWriteOptions(compression=codec))
+                self._schema = batch.schema
+            if not batch.schema.equals(self._schema, check_metadata=False):
+                raise ValueError("the batches' columns differ")
+            self._writer.write_batch(batch)
+        except (OSError, ValueError, pa.ArrowException) as exc:
+            log.info("the shard's records are read again in the write pass (%s)", type(exc).__name__)
+            self.close()
+            self.broken = True
+
+    def seal(self) -> None:
+        """Every batch of the validation pass is in: the stream can be read back."""
+        if self._writer is not None and not self.broken:
+            try:
+                self._writer.close()
+                self.complete = True
+            except (OSError, pa.ArrowException):
+                self.close()
+                self.broken = True
+
+    def replay(self) -> Iterator[pa.RecordBatch]:
+        self._file.seek(0)
+        yield from pa.ipc.open_stream(self._file)
+
+    def close(self) -> None:
+        self.complete = False
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        self._writer = None
+
+
 class ShardFilter:
     """Keeps this shard's records of each discovered batch (see the module's docstring)."""
 
@@ -136,21 +188,39 @@ class ShardFilter:
         self.category = category
         self.identity = identity
         self._masks = _MaskCache()
+        self._spill = _Spill()
         self._pass = 0
         self.kept = 0
         self.seen = 0
 
     def close(self) -> None:
         self._masks.close()
+        self._spill.close()
+
+    @property
+    def replayable(self) -> bool:
+        """Whether the next pass can read this shard's records back instead of the input."""
+        return self._spill.complete
+
+    def replay(self) -> Iterator[pa.RecordBatch]:
+        """This shard's records again, as the validation pass kept them (see :attr:`replayable`)."""
+        self._pass += 1
+        yield from self._spill.replay()
 
     def __call__(self, ctx: "RunContext", batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         """This shard's part of every batch (a batch may keep no row: it is still passed on, empty)."""
         validating = ctx.phase == "validate"
         self._pass += 1
-        if self._pass > 1:
+        first_pass = self._pass == 1
+        if not first_pass:
             self._masks.rewind()
         for batch in batches:
-            yield self.select(ctx, batch, validating=validating)
+            kept = self.select(ctx, batch, validating=validating)
+            if first_pass:
+                self._spill.put(kept)
+            yield kept
+        if first_pass:
+            self._spill.seal()
 
     def select(self, ctx: "RunContext", batch: pa.RecordBatch, *, validating: bool = True) -> pa.RecordBatch:
         first = int(batch.column(ROW)[0].as_py()) if ROW in batch.schema.names and batch.num_rows else -1
