@@ -111,6 +111,10 @@ class Category:
        again after ``validate_end`` for a second pass.
     5. ``finish(ctx, report)`` once, whatever happened (success, failure, SIGTERM).
 
+    A run split into shards (``--shard``, an Indexed Job) also asks ``shard_problem``,
+    ``shard_key``, ``note_all_shards``, ``shard_facts`` and ``validate_shards``; their
+    defaults suit records that are checked one by one.
+
     Per-run state belongs in ``ctx.state(key, factory)``: one category object may
     serve several runs in one process. Class attributes describe the category.
     """

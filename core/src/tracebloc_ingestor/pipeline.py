@@ -503,6 +503,10 @@ class Pipeline:
                 if isinstance(consumer, OnePassLoad) and ctx.files is not None:
                     # staged while checked; visible only when published at the end
                     ctx.files.open(ctx.dataset_identity, table=table, deferred=True)
+                elif self.sharded is not None and plan == "two_passes" and ctx.files is not None:
+                    # a shard stages its files while it checks them too (each read once), and
+                    # publishes them batch by batch once every shard has validated
+                    ctx.files.open(ctx.dataset_identity, table=table, deferred=True)
                 self._identity.second_pass = consumer is None or isinstance(consumer, IdCheck)
                 total = self._validation_pass(ctx, consumer)
             if started and total == 0 and not self.issues.errors and self.shard is None:
@@ -684,7 +688,9 @@ class Pipeline:
             self.prepare_table(ctx, schema, salt)
             # a shard's rows go in chunk by chunk: one transaction cannot span the shards
             streamed = self._db_writer.begin(table) if self.shard is None else False
-            if ctx.files is not None:
+            if ctx.files is not None and self.shard is not None and ctx.files.staging:
+                ctx.files.publish_each()  # staged while checked: each batch's files go live before its rows
+            elif ctx.files is not None:
                 # the table's salt is stored now, so the folder is claimed for its lasting identity;
                 # files are published with the rows: at the end when those are one transaction
                 ctx.files.open(ctx.dataset_identity, table=table, deferred=streamed)

@@ -643,7 +643,7 @@ class FileStore:
         """
         if self._staging is None:
             return []
-        if self._deferred and not self.folder.exists():
+        if self._deferred and not self.folder.exists() and self._shared is None:
             names = list(self._staged)
             results = [StoredFile(n, self._staged[n][1], self._staged[n][2], True) for n in names]
             try:
@@ -658,6 +658,21 @@ class FileStore:
         results = self._publish_names(list(self._staged))
         self.discard()
         return results
+
+    def publish_each(self) -> None:
+        """From now on every :meth:`store` publishes its files at once, those staged while they
+        were checked included (the shards of a scaled-out run: their rows are written chunk by
+        chunk, each after its files). The dataset folder is created now if it is missing."""
+        if self._staging is None:
+            raise FileStoreError("the store was not opened")
+        self._deferred = False
+        try:
+            if not self.folder.exists():
+                self._publish_folder()
+            else:
+                self._write_marker(self.folder)
+        except OSError as exc:
+            raise FileStoreError(f"{self._where(None)}: {_reason(exc)} while creating the folder") from None
 
     def _publish_folder(self) -> None:
         """Create the dataset folder (empty but for its marker) by renaming a prepared one."""
