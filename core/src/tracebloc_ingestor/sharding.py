@@ -36,6 +36,7 @@ import numpy as np
 import pyarrow as pa
 
 from .batches import HOST_PREFIX, ROW, set_column
+from .identity import BatchBlobs
 
 if TYPE_CHECKING:  # pragma: no cover
     from .builtins import RecordIdentity
@@ -87,48 +88,19 @@ def key_shards(keys: Iterable[str], count: int) -> np.ndarray:
     return (np.frombuffer(hashed, dtype=">u8") % np.uint64(count)).astype(np.int64)
 
 
-class _MaskCache:
+class _MaskCache(BatchBlobs):
     """Which rows of each batch the validation pass kept, for the write pass (one bit a row, in a temporary file)."""
 
-    def __init__(self) -> None:
-        self._file = None
-        self._marks: list[tuple[int, int, int, int]] = []  # (first record, rows, offset, bytes)
-        self._size = 0
-        self._next = 0
-        self._broken = False
+    prefix = "tb_shard_"
 
     def put(self, first: int, mine: np.ndarray) -> None:
-        if self._broken:
-            return
-        packed = np.packbits(mine).tobytes()
-        try:
-            if self._file is None:
-                self._file = tempfile.TemporaryFile(prefix="tb_shard_")
-            self._file.write(packed)
-        except OSError:
-            self.close()
-            self._broken = True
-            return
-        self._marks.append((first, len(mine), self._size, len(packed)))
-        self._size += len(packed)
+        self.put_blob(first, len(mine), np.packbits(mine).tobytes())
 
     def get(self, first: int, rows: int) -> np.ndarray | None:
-        if self._broken or self._file is None or self._next >= len(self._marks):
+        blob = self.get_blob(first, rows)
+        if blob is None:
             return None
-        mark_first, mark_rows, offset, size = self._marks[self._next]
-        if (mark_first, mark_rows) != (first, rows):
-            return None
-        self._next += 1
-        self._file.seek(offset)
-        return np.unpackbits(np.frombuffer(self._file.read(size), dtype=np.uint8), count=rows).astype(bool)
-
-    def rewind(self) -> None:
-        self._next = 0
-
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        return np.unpackbits(np.frombuffer(blob, dtype=np.uint8), count=rows).astype(bool)
 
 
 class _Spill:

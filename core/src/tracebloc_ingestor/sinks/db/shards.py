@@ -33,7 +33,7 @@ import sqlalchemy as sa
 
 from . import LOGGER
 from .errors import DatabaseError, Missing, TableBusyError
-from .ledger import META_TABLE, RUNS_TABLE, SALT_KEY
+from .ledger import RUNS_TABLE, RunLedger
 from .table_lock import TableBusy, TableLock
 
 if TYPE_CHECKING:
@@ -125,14 +125,7 @@ class ShardLedger:
     def join(self, conn: sa.Connection, table: str, run_id: str, category: str, index: int, count: int, salt_hex: str) -> tuple[str, bytes]:
         """Record the run (if new) and this shard's row; (the run's state, the table's salt)."""
         q, ph, upd = self._dialect.quote, self._dialect.placeholder, self._dialect.for_update
-        conn.exec_driver_sql(
-            f"INSERT INTO {q(META_TABLE)} (table_name, meta_key, meta_value) VALUES ({ph}, {ph}, {ph})"
-            + self._dialect.keep_existing("meta_key"),
-            (table, SALT_KEY, salt_hex),
-        )
-        salt = conn.exec_driver_sql(
-            f"SELECT meta_value FROM {q(META_TABLE)} WHERE table_name = {ph} AND meta_key = {ph}", (table, SALT_KEY)
-        ).scalar()
+        salt = RunLedger(self._connector).claim_salt(conn, table, salt_hex)
         conn.exec_driver_sql(
             f"INSERT INTO {q(RUNS_TABLE)} (ingestor_id, table_name, task, state, started_at) "
             f"VALUES ({ph}, {ph}, {ph}, 'validating', CURRENT_TIMESTAMP)" + self._dialect.keep_existing("ingestor_id"),
