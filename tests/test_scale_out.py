@@ -330,3 +330,18 @@ def test_two_runs_of_one_table_keep_apart(tmp_path, mysql_url):
     assert run_ids(mysql_url, "people") == {first_id}
     assert "already present from an earlier identical run: 400" in out
     engine.dispose()
+
+
+def test_a_shard_that_never_comes_fails_the_run_after_shard_wait(tmp_path, mysql_url, backend_double):
+    config = write_tabular(tmp_path / "input", rows=200)
+    env = shard_env(mysql_url, tmp_path, SHARD_WAIT="2", TRACEBLOC_API_URL=backend_double.url,
+                    BACKEND_TOKEN=backend_double.token)
+    run_id = str(uuid.uuid4())
+    alone = finish(start_shards(["--config", str(config)], env, 3, tmp_path / "logs", run_id=run_id, indices=[0]))
+    assert alone[0].returncode == 1, outputs(alone)
+    assert "shards 1, 2 did not finish validating within 2 s (SHARD_WAIT)" in alone[0].stdout
+    assert table_rows(mysql_url, "people") == []
+    assert backend_double.failures() == [{"ingestor_id": run_id, "reason": "shard_timeout"}]
+    assert backend_double.registrations() == []
+    late = finish(start_shards(["--config", str(config)], env, 3, tmp_path / "late", run_id=run_id, indices=[1]))
+    assert late[0].returncode == 1 and f"run {run_id} failed" in late[0].stdout, outputs(late)

@@ -129,8 +129,7 @@ class ShardedRun:
             issues.append(Issue("empty", "the source has no records"))
         issues.extend(p.impl.validate_shards(ctx, merged) or ())
         if any(issue.is_error for issue in issues):
-            self._db.shard_state(self._run_id, self.shard.index, "invalid", records=total,
-                                 errors=sum(1 for i in issues if i.is_error))
+            # every shard finds the same: each reports them, whichever marks the run failed first
             self._fail_run(None)
         return issues
 
@@ -143,12 +142,15 @@ class ShardedRun:
             self.pipeline._check_stop()
             state = self._db.run_state(self._run_id)
             rows = self._db.run_shards(self._run_id)
-            if state in ("failed", "abandoned") or any(r.state == "invalid" for r in rows):
+            if any(r.state == "invalid" for r in rows):
                 raise ShardStop(self._failure_words(rows, state) + "; nothing was written")
             done = {r.index for r in rows if r.state in ("validated", "loading", "loaded")}
-            if len(done) == self.shard.count:
+            if len(done) == self.shard.count and state != "abandoned":
+                # (a run failed by the rules over the whole input: this shard finds the same and says so)
                 log.info("run %s: every shard has validated its records", self._run_id)
                 return rows
+            if state in ("failed", "abandoned"):
+                raise ShardStop(self._failure_words(rows, state) + "; nothing was written")
             waited = time.monotonic() - started
             missing = [i for i in range(self.shard.count) if i not in done]
             if waited >= self.wait:
@@ -178,7 +180,8 @@ class ShardedRun:
             return f"run {self._run_id} failed: validation found errors ({found}; each shard's report names them)"
         if state == "abandoned":
             return f"run {self._run_id} was taken over by a later run, which removed its rows"
-        return f"run {self._run_id} failed (a shard did not finish validating within SHARD_WAIT)"
+        return (f"run {self._run_id} failed (a shard did not finish validating within SHARD_WAIT, or the rules over "
+                "the whole input found errors)")
 
     # -- 4. + 5. writing and finishing
 
