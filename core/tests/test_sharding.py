@@ -309,3 +309,16 @@ def test_a_shard_whose_records_cannot_be_kept_reads_the_input_again(tmp_path, mo
     second = list(shard_filter(attrs.evolve(ctx, phase="write"), iter([_table()])))
     assert second[0].column("_tb_row").to_pylist() == first[0].column("_tb_row").to_pylist()
     shard_filter.close()
+
+
+def test_a_statistic_the_shards_cannot_merge_fails_the_run_naming_it():
+    from tracebloc_ingestor.pipeline import RunFailed
+    from tracebloc_ingestor.scaleout import _dumped
+
+    class Odd:
+        def merge(self, other):
+            return self
+
+    with pytest.raises(RunFailed, match="statistic 'odd' is a Odd") as caught:
+        _dumped({"records": Total(1), "odd": Odd()})
+    assert caught.value.reason == "statistics"

@@ -118,7 +118,7 @@ class ShardedRun:
             self._db.shard_state(self._run_id, self.shard.index, "invalid", records=total, errors=p.issues.errors)
             self._fail_run(None)  # an invalid input is not reported to the backend, as in a run without shards
             return []
-        facts = dump_stats(p.impl.shard_facts(ctx) or {})
+        facts = _dumped(p.impl.shard_facts(ctx) or {})
         self._db.shard_state(self._run_id, self.shard.index, "validated", records=total, errors=0, facts=facts)
         rows = self._barrier()
         merged: dict = {}
@@ -200,7 +200,7 @@ class ShardedRun:
 
         data = {
             "counters": attrs.asdict(counters),
-            "statistics": dump_stats(stats),
+            "statistics": _dumped(stats),
             "stored_bytes": ctx.stats.stored_bytes,
             "stored_files": ctx.stats.stored_files,
             "skipped": ctx.stats.skipped,
@@ -250,6 +250,16 @@ class ShardedRun:
         if self.registrar:
             return f"{self.shard} of run {self._run_id}; it finished last and registered the whole run"
         return f"{self.shard} of run {self._run_id}; the shard that finishes last registers the whole run"
+
+
+def _dumped(stats: dict) -> dict:
+    """``stats`` as JSON for the other shards; a kind of statistic they cannot merge fails the run, naming it."""
+    from .pipeline import RunFailed
+
+    try:
+        return dump_stats(stats)
+    except TypeError as exc:
+        raise RunFailed(f"{exc}; a scaled-out run merges its shards' statistics through the database", "statistics") from None
 
 
 def _count(n: int, word: str) -> str:
