@@ -322,3 +322,37 @@ def test_a_statistic_the_shards_cannot_merge_fails_the_run_naming_it():
     with pytest.raises(RunFailed, match="statistic 'odd' is a Odd") as caught:
         _dumped({"records": Total(1), "odd": Odd()})
     assert caught.value.reason == "statistics"
+
+
+class _Masked(FileCategory):
+    """A record's file plus a companion (a mask) named by the manifest, in the folder masks/."""
+
+    category = "masked_demo"
+    extensions = (".png",)
+    file_columns = ("filename", "mask")
+
+    def companions(self, ctx, batch, index, member):
+        mask = batch.column("mask")[index].as_py()
+        return [self.companion(ctx, "masks", mask)] if mask else []
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 5])
+def test_a_companion_that_clashes_with_another_shards_file_is_found_once(tmp_path, count):
+    """Row 2's file has the name of row 1's mask: one process refuses row 2; so do the shards, whatever N."""
+    folder, masks = tmp_path / "files", tmp_path / "masks"
+    folder.mkdir()
+    masks.mkdir()
+    for name in [f"img_{i}.png" for i in range(30)] + ["shared.png"]:
+        (folder / name).write_bytes(b"x")
+    (masks / "shared.png").write_bytes(b"m")
+    manifest = {"filename": ["img_0.png", "shared.png"] + [f"img_{i}.png" for i in range(1, 30)],
+                "mask": ["shared.png"] + [None] * 30, "label": ["a", "b"] * 15 + ["a"]}
+    impl = _Masked()
+    found = []
+    for index in range(count):
+        ctx = _ctx(tmp_path, impl)
+        batch = pa.record_batch({**manifest, "_tb_row": pa.array(range(1, 32), pa.int64())})
+        batch = impl.with_paths(ctx, batch)
+        own = ShardFilter(Shard(index, count), impl, RecordIdentity(b"s" * 32)).select(ctx, batch)
+        found += [(i.row, i.rule) for i in impl.validate(ctx, own) if i.is_error]
+    assert found == [(2, "duplicate_name")]

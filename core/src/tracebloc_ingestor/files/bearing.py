@@ -108,7 +108,7 @@ class _FileState:
         self.extras_stored = False
         self.extras_counted = False
         self.workers: int | None = None  # threads for the checks, chosen on the first files
-        self.planned: tuple[list, list, list] | None = None  # a sharded run's name plan of the next batch
+        self.planned: tuple[list, tuple] | None = None  # a sharded run's name plan of the next batch, by its rows
 
 
 def default_workers() -> int:
@@ -447,7 +447,8 @@ class FileCategory(BaseIngestor):
     def note_all_shards(self, ctx: "RunContext", batch: pa.RecordBatch, mine: Any) -> None:
         """Plan the names with every shard's records; :meth:`validate` of this shard's part uses the plan."""
         if self.file_column in batch.schema.names:
-            self._files(ctx).planned = self._plan_names(ctx, batch, mine)
+            own = [row for row, keep in zip(batch.column(ROW).to_pylist(), mine) if keep]
+            self._files(ctx).planned = (own, self._plan_names(ctx, batch, mine))
 
     def shard_key(self, ctx: "RunContext", batch: pa.RecordBatch) -> list[str | None]:
         """The stem each record's file is stored under: one file, and every name that could collide
@@ -459,8 +460,12 @@ class FileCategory(BaseIngestor):
         state = self._files(ctx)
         column = self.file_column
         planned, state.planned = state.planned, None
-        # a sharded run planned the names with every shard's records (note_all_shards)
-        issues, tasks, later = planned if planned is not None else self._plan_names(ctx, batch)
+        rows = batch.column(ROW).to_pylist()
+        # a sharded run planned the names with every shard's records (note_all_shards): the plan of this batch
+        if planned is not None and planned[0] == rows:
+            issues, tasks, later = planned[1]
+        else:
+            issues, tasks, later = self._plan_names(ctx, batch)
         for (index, row, rel, *_rest), check in zip(tasks, self._inspect_all(ctx, tasks)):
             for rule, message, file in check.problems:
                 issues.append(Issue(rule, message, row=row, column=column if file == rel else None, file=file))
