@@ -4,7 +4,11 @@
 Pod Security is pss_check.py's job; this covers the rest: every seed variable present,
 credentials only through Secrets, CLIENT_PVC naming the PVC mounted at the storage path,
 no fixed UID/GID (OpenShift's SCC assigns them), resource bounds, Job lifetime limits,
-and writable scratch space when the root filesystem is read-only.
+and writable scratch space when the root filesystem is read-only. A scaled-out Job
+(completionMode: Indexed) has rules of its own: as many pods at once as completions,
+SHARDS equal to completions, one run id for every pod (JOB_UID from the Job's uid, or
+INGESTOR_ID), retries per index (backoffLimitPerIndex, no Job-wide backoffLimit), no
+fixed SHARD, and a SHARD_WAIT shorter than the Job's deadline.
 
 Usage: job_check.py PATH... (files, folders, or - for stdin; rendered manifests)
 Exit status: 0 fine, 1 problems (each printed), 2 unreadable input or no ingestor Job.
@@ -27,6 +31,9 @@ SEED_VARIABLES = ("CLIENT_ID", "CLIENT_PASSWORD", "CLIENT_PVC", "MYSQL_HOST", "S
 SECRET_VARIABLES = ("CLIENT_ID", "CLIENT_PASSWORD", "DB_USER", "DB_PASSWORD", "BACKEND_TOKEN", "DATABASE_URL")
 FIXED_IDS = ("runAsUser", "runAsGroup", "fsGroup")
 JOB_LIMITS = ("backoffLimit", "ttlSecondsAfterFinished", "activeDeadlineSeconds")
+INDEXED_LIMITS = ("backoffLimitPerIndex", "ttlSecondsAfterFinished", "activeDeadlineSeconds")
+# the downward API's name for the uid of the Job that owns a pod (Kubernetes 1.27+)
+JOB_UID_FIELD = "metadata.labels['batch.kubernetes.io/controller-uid']"
 DEFAULT_STORAGE = "/data/shared"
 
 
@@ -38,7 +45,8 @@ def check_job(job: dict[str, Any]) -> Iterator[str]:
     """Yield one message per problem of one Job."""
     spec = job.get("spec") or {}
     pod = (spec.get("template") or {}).get("spec") or {}
-    for field in JOB_LIMITS:
+    indexed = spec.get("completionMode") == "Indexed"
+    for field in INDEXED_LIMITS if indexed else JOB_LIMITS:
         if not isinstance(spec.get(field), int):
             yield f"spec.{field} must be set"
     if pod.get("restartPolicy") != "Never":
@@ -59,6 +67,7 @@ def check_job(job: dict[str, Any]) -> Iterator[str]:
     for name in SECRET_VARIABLES:
         if name in env and "secretKeyRef" not in (env[name].get("valueFrom") or {}):
             yield f"env {name} must come from a Secret (valueFrom.secretKeyRef), not a literal"
+    yield from check_shards(spec, env, indexed)
     res = c.get("resources") or {}
     for kind in ("requests", "limits"):
         for what in ("cpu", "memory"):
@@ -83,6 +92,42 @@ def check_job(job: dict[str, Any]) -> Iterator[str]:
         out = (env.get("TRACEBLOC_OUTPUT_DIR") or {}).get("value")
         if not out or not any(_under(out, p) for p in writable):
             yield "readOnlyRootFilesystem needs TRACEBLOC_OUTPUT_DIR on a writable volume"
+
+
+def check_shards(spec: dict[str, Any], env: dict[str, Any], indexed: bool) -> Iterator[str]:
+    """The rules of a scaled-out run: one shard per index, all running at once, one run id."""
+    shards = (env.get("SHARDS") or {}).get("value")
+    if not indexed:
+        if "SHARDS" in env:
+            yield "env SHARDS needs completionMode: Indexed (each pod's shard is its JOB_COMPLETION_INDEX)"
+        return
+    completions = spec.get("completions")
+    if not isinstance(completions, int) or completions < 1:
+        yield "spec.completions must be set: it is the number of shards"
+    elif spec.get("parallelism") != completions:
+        yield (f"spec.parallelism ({spec.get('parallelism')!r}) must equal completions ({completions}): every shard "
+               "waits until all have validated, so all must run at once")
+    if shards is None:
+        yield "env SHARDS must be set (as a value) to the Job's completions"
+    elif str(shards).strip() != str(completions):
+        yield f"env SHARDS ({shards!r}) must equal completions ({completions!r})"
+    if "backoffLimit" in spec:
+        yield "spec.backoffLimit must not be set on an Indexed Job: it caps the retries of all shards together (use backoffLimitPerIndex)"
+    if "SHARD" in env:
+        yield "env SHARD must not be set in an Indexed Job: every pod would take the same shard (SHARDS and JOB_COMPLETION_INDEX decide)"
+    if "JOB_COMPLETION_INDEX" in env:
+        yield "env JOB_COMPLETION_INDEX must not be set: Kubernetes sets it to each pod's index"
+    field = ((env.get("JOB_UID") or {}).get("valueFrom") or {}).get("fieldRef", {}).get("fieldPath")
+    if "INGESTOR_ID" not in env and field != JOB_UID_FIELD:
+        yield f"env JOB_UID must come from the downward API ({JOB_UID_FIELD}), or INGESTOR_ID be set: all shards share one run id"
+    wait = (env.get("SHARD_WAIT") or {}).get("value")
+    deadline = spec.get("activeDeadlineSeconds")
+    if wait is not None and isinstance(deadline, int):
+        try:
+            if float(wait) >= deadline:
+                yield f"env SHARD_WAIT ({wait}) must be shorter than activeDeadlineSeconds ({deadline})"
+        except ValueError:
+            yield f"env SHARD_WAIT ({wait!r}) must be a number of seconds"
 
 
 def check_documents(docs: Iterable[Any]) -> tuple[list[str], int]:

@@ -91,11 +91,14 @@ case $cmd in
         check_dockerfile docker/Dockerfile
         # each manifest on its own (the Secret is not part of the kustomization) ...
         check_schema k8s/*.yaml
-        # ... and what users apply: the base and the documented overlay, rendered
+        # ... and what users apply: the base, the documented overlay and the scaled-out
+        # overlay (the base made an Indexed Job by k8s/components/indexed), rendered
+        check_py pss_check.py k8s/indexed-job.yaml
+        check_py job_check.py k8s/indexed-job.yaml
         if command -v kubectl >/dev/null; then
-            check_schema k8s checks/container/fixtures/overlay
-            check_py pss_check.py k8s checks/container/fixtures/overlay
-            check_py job_check.py k8s checks/container/fixtures/overlay
+            check_schema k8s checks/container/fixtures/overlay checks/container/fixtures/indexed-overlay
+            check_py pss_check.py k8s checks/container/fixtures/overlay checks/container/fixtures/indexed-overlay
+            check_py job_check.py k8s checks/container/fixtures/overlay checks/container/fixtures/indexed-overlay
         else
             tb_log "kubectl not found: checking the manifest files without kustomize rendering"
             check_py pss_check.py k8s/ingestor-job.yaml

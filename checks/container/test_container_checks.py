@@ -28,6 +28,7 @@ import job_check
 import pss_check
 
 JOB_FILE = REPO / "k8s" / "ingestor-job.yaml"
+INDEXED_FILE = REPO / "k8s" / "indexed-job.yaml"
 DOCKERFILE = REPO / "docker" / "Dockerfile"
 
 
@@ -55,10 +56,14 @@ def env(job: dict, name: str) -> dict:
     return next(e for e in ctr(job)["env"] if e["name"] == name)
 
 
-def mutated(change: Callable[[dict], object]) -> dict:
-    job = copy.deepcopy(load_job())
+def mutated(change: Callable[[dict], object], base: Callable[[], dict] | None = None) -> dict:
+    job = copy.deepcopy((base or load_job)())
     change(job)
     return job
+
+
+def load_indexed() -> dict:
+    return yaml.safe_load(INDEXED_FILE.read_text(encoding="utf-8"))
 
 
 def pss_rules(job: dict) -> set[str]:
@@ -216,6 +221,67 @@ def test_job_check_rejects(case: str) -> None:
     assert any(message in p for p in problems), problems
 
 
+# --------------------------------------------------------------------------- the scaled-out Job
+
+def test_the_indexed_job_meets_restricted_and_its_rules() -> None:
+    job = load_indexed()
+    assert pss_rules(job) == set()
+    assert job_problems(job) == []
+    assert job["spec"]["completionMode"] == "Indexed"
+
+
+def _job_uid_literal(job: dict) -> None:
+    env(job, "JOB_UID").pop("valueFrom")
+    env(job, "JOB_UID")["value"] = "0b9c2f1e-6c1d-4a8e-9a55-3f0e7f6b2d11"
+
+
+INDEXED_BROKEN = {
+    "parallelism below completions": (lambda j: j["spec"].update(parallelism=2), "must equal completions"),
+    "SHARDS differs from completions": (lambda j: env(j, "SHARDS").update(value="8"), "env SHARDS ('8') must equal completions"),
+    "no SHARDS": (lambda j: ctr(j)["env"].remove(env(j, "SHARDS")), "env SHARDS must be set"),
+    "no completions": (lambda j: j["spec"].pop("completions"), "spec.completions must be set"),
+    "a Job-wide backoffLimit": (lambda j: j["spec"].update(backoffLimit=2), "backoffLimit must not be set"),
+    "no backoffLimitPerIndex": (lambda j: j["spec"].pop("backoffLimitPerIndex"), "spec.backoffLimitPerIndex must be set"),
+    "a fixed SHARD": (lambda j: ctr(j)["env"].append({"name": "SHARD", "value": "0/4"}), "env SHARD must not be set"),
+    "JOB_COMPLETION_INDEX set by hand": (
+        lambda j: ctr(j)["env"].append({"name": "JOB_COMPLETION_INDEX", "value": "0"}), "JOB_COMPLETION_INDEX must not be set"),
+    "JOB_UID as a literal": (_job_uid_literal, "JOB_UID must come from the downward API"),
+    "no JOB_UID": (lambda j: ctr(j)["env"].remove(env(j, "JOB_UID")), "JOB_UID must come from the downward API"),
+    "SHARD_WAIT past the deadline": (lambda j: env(j, "SHARD_WAIT").update(value="90000"), "must be shorter than activeDeadlineSeconds"),
+    "SHARD_WAIT not a number": (lambda j: env(j, "SHARD_WAIT").update(value="an hour"), "must be a number of seconds"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(INDEXED_BROKEN))
+def test_job_check_rejects_a_broken_indexed_job(case: str) -> None:
+    change, message = INDEXED_BROKEN[case]
+    problems = job_problems(mutated(change, load_indexed))
+    assert any(message in p for p in problems), problems
+
+
+def test_job_check_accepts_an_indexed_job_with_a_given_run_id() -> None:
+    job = mutated(lambda j: (ctr(j)["env"].remove(env(j, "JOB_UID")),
+                             ctr(j)["env"].append({"name": "INGESTOR_ID", "value": "56f65c7e-fcf0-4a6a-bbaa-34e54cfdfbf6"})),
+                  load_indexed)
+    assert job_problems(job) == []
+
+
+def test_job_check_rejects_shards_without_an_indexed_job() -> None:
+    problems = job_problems(mutated(lambda j: ctr(j)["env"].append({"name": "SHARDS", "value": "4"})))
+    assert any("SHARDS needs completionMode: Indexed" in p for p in problems), problems
+
+
+def test_the_indexed_job_keeps_the_plain_jobs_pod() -> None:
+    """Same securityContext, volumes and resources as the single-pod Job: only the shard settings differ."""
+    plain, indexed = load_job(), load_indexed()
+    assert pod(indexed)["securityContext"] == pod(plain)["securityContext"]
+    assert csc(indexed) == csc(plain)
+    assert pod(indexed)["volumes"] == pod(plain)["volumes"]
+    assert ctr(indexed)["resources"] == ctr(plain)["resources"]
+    extra = {e["name"] for e in ctr(indexed)["env"]} - {e["name"] for e in ctr(plain)["env"]}
+    assert extra == {"SHARDS", "JOB_UID", "SHARD_WAIT"}
+
+
 # --------------------------------------------------------------------------- Dockerfile rules
 
 def test_the_dockerfile_meets_its_rules() -> None:
@@ -318,6 +384,26 @@ def test_static_pss_fails_on_a_broken_copy(tools: None, tmp_path: Path) -> None:
     result = static("pss", broken)
     assert result.returncode == 1
     assert "host-namespaces" in result.stdout + result.stderr
+
+
+def test_static_checks_the_indexed_job_and_its_component(tools: None, tmp_path: Path) -> None:
+    broken = write(tmp_path / "indexed.yaml", yaml.safe_dump(mutated(lambda j: j["spec"].update(parallelism=1), load_indexed)))
+    result = static("job", broken)
+    assert result.returncode == 1
+    assert "must equal completions" in result.stdout + result.stderr
+    # the component renders into an Indexed Job that passes; a copy that forgets SHARDS does not
+    kdir = tmp_path / "k"
+    write(kdir / "ingestor-job.yaml", JOB_FILE.read_text(encoding="utf-8"))
+    write(kdir / "kustomization.yaml", "resources:\n  - ingestor-job.yaml\n")
+    patch = (REPO / "k8s" / "components" / "indexed" / "indexed-patch.yaml").read_text(encoding="utf-8")
+    write(kdir / "c" / "indexed-patch.yaml", patch)
+    write(kdir / "c" / "kustomization.yaml", (REPO / "k8s" / "components" / "indexed" / "kustomization.yaml").read_text(encoding="utf-8"))
+    write(tmp_path / "o" / "kustomization.yaml", "resources:\n  - ../k\ncomponents:\n  - ../k/c\n")
+    assert static("job", tmp_path / "o").returncode == 0
+    write(kdir / "c" / "indexed-patch.yaml", patch.replace('value: "4"', 'value: "3"', 1))
+    result = static("job", tmp_path / "o")
+    assert result.returncode == 1
+    assert "env SHARDS ('3') must equal completions (4)" in result.stdout + result.stderr
 
 
 def test_static_job_fails_on_a_broken_copy(tools: None, tmp_path: Path) -> None:

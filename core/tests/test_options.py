@@ -46,12 +46,21 @@ SAMPLES = {
     "data_report": ("false", False),
     "quiet": ("yes", True),
     "progress_interval": ("2.5", 2.5),
+    "ingestor_id": ("56F65C7E-FCF0-4A6A-BBAA-34E54CFDFBF6", "56f65c7e-fcf0-4a6a-bbaa-34e54cfdfbf6"),
+    "job_uid": ("0b9c2f1e-6c1d-4a8e-9a55-3f0e7f6b2d11", "0b9c2f1e-6c1d-4a8e-9a55-3f0e7f6b2d11"),
+    "shard": ("1/4", (1, 4)),
+    "shards": ("4", 4),
+    "job_completion_index": ("3", 3),
+    "shard_wait": ("90", 90.0),
 }
+# a sharded run needs a run id and a database every shard reaches
+_SHARDED = {"INGESTOR_ID": "56f65c7e-fcf0-4a6a-bbaa-34e54cfdfbf6", "DATABASE_URL": "mysql+pymysql://u@db/d"}
 # options whose value is a path, and options that need a partner to be valid
 PATHS = {o.name for o in CORE_OPTIONS if isinstance(o.type, PathValue)}
 PARTNERS = {
     "mysql_host": {"DB_USER": "u"}, "client_id": {"CLIENT_PASSWORD": "p"}, "client_password": {"CLIENT_ID": "i"},
     "data_id_column": {"DATA_ID_STRATEGY_UNUSED": ""},
+    "shard": _SHARDED, "shards": {"JOB_COMPLETION_INDEX": "0", **_SHARDED}, "job_completion_index": {"SHARDS": "8", **_SHARDED},
 }
 
 
@@ -84,7 +93,7 @@ def test_every_core_flag_sets_its_option(option, tmp_path):
     if option.name == "config_path":
         (tmp_path / "x").mkdir()
         (tmp_path / "x" / "y").write_text("apiVersion: tracebloc.io/v1\nkind: IngestConfig\ncategory: c\ntable: t\nintent: train\n")
-    s = load_settings({option.name: text}, {}, cwd=tmp_path)
+    s = load_settings({option.name: text}, PARTNERS.get(option.name, {}), cwd=tmp_path)
     assert check(getattr(s, option.name)), getattr(s, option.name)
     assert s.origins[option.name] == option.flag
 

@@ -43,6 +43,7 @@ class RecordIdentity:
         self._missing_column_reported = False
         self._first_rows: dict[bytes, int | None] = {}  # id column: the first row of each value (bounded)
         self._seen = 0
+        self._noted: list[Issue] | None = None  # this shard's id verdicts, found with every shard's records
         #: whether another pass may read the input again (then digests are kept for it)
         self.second_pass = True
 
@@ -68,6 +69,27 @@ class RecordIdentity:
         if count:
             self._seen += batch.num_rows
         return -1 - first  # plugins without record numbers: position in the stream
+
+    def digests(self, ctx: RunContext, batch: pa.RecordBatch) -> list[bytes]:
+        """The content digest of each record (with ``data_id: column``, of its id value)."""
+        from .sharding import DIGEST
+
+        if DIGEST in batch.schema.names:  # computed already, to choose the record's shard
+            return batch.column(DIGEST).to_pylist()
+        return self._digests(ctx, batch)
+
+    def observe_all_shards(self, ctx: RunContext, batch: pa.RecordBatch, mine) -> None:
+        """A sharded run whose records are not sharded by their id: count every shard's id values
+        (in stream order), so a repeat in another shard is found; this shard's verdicts wait for
+        :meth:`validate` of its part of the batch."""
+        if ctx.settings.data_id_strategy != "column" or ctx.settings.data_id_column not in batch.schema.names:
+            return
+        digests = self._digests(ctx, batch)
+        occurrences = self.tracker.observe(digests)
+        issues = self._repeated_ids(ctx, batch, digests, occurrences)
+        rows = batch.column(ROW_COLUMN).to_pylist() if ROW_COLUMN in batch.schema.names else []
+        own = {row for row, keep in zip(rows, mine.tolist()) if keep}
+        self._noted = [issue for issue in issues if issue.row in own]
 
     def _digests(self, ctx: RunContext, batch: pa.RecordBatch) -> list[bytes]:
         settings = ctx.settings
@@ -105,7 +127,11 @@ class RecordIdentity:
             rows = batch.column(ROW_COLUMN)
             for row in pc.filter(rows, pc.fill_null(blank, True)).to_pylist():
                 issues.append(Issue("required", "a data_id value is required", row=row, column=name))
-        digests = self._digests(ctx, batch)
+        if self._noted is not None:  # observed with every shard's records (observe_all_shards)
+            issues.extend(self._noted)
+            self._noted = None
+            return issues
+        digests = self.digests(ctx, batch)
         occurrences = self.tracker.observe(digests)
         if settings.data_id_strategy == "column":
             issues.extend(self._repeated_ids(ctx, batch, digests, occurrences))
@@ -154,7 +180,7 @@ class RecordIdentity:
             self._seen += batch.num_rows
         digests = self.cache.get(first, batch.num_rows)
         if digests is None:
-            digests = self._digests(ctx, batch)
+            digests = self.digests(ctx, batch)
         if self._replay is None:
             self._replay = identity.RepeatTracker()
         return identity.ids_from_digests(digests, self._replay.observe(digests))

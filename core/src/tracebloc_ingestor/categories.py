@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .options import OptionValues
     from .report.sections import ReportSection
     from .schema import TableSchema
+    from .settings import Settings
     from .stats import Stat
     from .summary import RunReport
 
@@ -109,6 +110,10 @@ class Category:
        pass (``table_schema`` is asked after the first batch); otherwise ``discover`` runs
        again after ``validate_end`` for a second pass.
     5. ``finish(ctx, report)`` once, whatever happened (success, failure, SIGTERM).
+
+    A run split into shards (``--shard``, an Indexed Job) also asks ``shard_problem``,
+    ``shard_key``, ``note_all_shards``, ``shard_facts`` and ``validate_shards``; their
+    defaults suit records that are checked one by one.
 
     Per-run state belongs in ``ctx.state(key, factory)``: one category object may
     serve several runs in one process. Class attributes describe the category.
@@ -214,6 +219,53 @@ class Category:
 
     def finish(self, ctx: "RunContext", report: "RunReport") -> None:
         """Once at the end of every run, successful or not: release what ``start`` took."""
+        return None
+
+    # -- scaled-out runs (several shards of one run; see sharding.py) ---------------------
+
+    def shard_problem(self, settings: "Settings") -> str | None:
+        """Why a run with these settings cannot be split into shards, or None.
+
+        Say so when a rule depends on the order of the whole input (a time series checked
+        across all its rows): each shard sees only its own records. A problem refuses the
+        configuration of a sharded run (exit code 2). Options are ``settings.options``.
+        """
+        return None
+
+    def shard_key(self, ctx: "RunContext", batch: "pa.RecordBatch") -> "pa.Array | Sequence[str | None] | None":
+        """The key that decides each record's shard in a scaled-out run, or None for the default.
+
+        The default is the record's content identity (the digest of its ``data_id``), which
+        keeps identical records, and equal id values, in one shard. Give a key (one string per
+        record, made from the record's own cells) when records that rules tie together must
+        share a shard: the rows naming one file, the rows of one sequence. A null key leaves
+        that record to its content identity.
+        """
+        return None
+
+    def note_all_shards(self, ctx: "RunContext", batch: "pa.RecordBatch", mine: "Any") -> None:
+        """A scaled-out run's validation pass: every discovered batch, with every shard's records.
+
+        Called before the records of other shards are dropped; ``mine`` (a boolean array)
+        marks this shard's. Keep only what a rule across the whole input needs that is cheap
+        to see (the names of the flat folder); report problems of this shard's records only.
+        """
+        return None
+
+    def shard_facts(self, ctx: "RunContext") -> "Mapping[str, Stat] | None":
+        """A scaled-out run, after ``validate_end``: mergeable facts that rules over the whole input need.
+
+        They are stored with the shard's validation; once every shard has validated, each
+        shard gets all of them merged in :meth:`validate_shards`. Keep them small (a
+        ``Tally`` of two labels says as much about label diversity as one of all).
+        """
+        return None
+
+    def validate_shards(self, ctx: "RunContext", facts: "Mapping[str, Stat]") -> "Iterable[Issue] | None":
+        """A scaled-out run, once every shard has validated: whole-input rules on the merged :meth:`shard_facts`.
+
+        Every shard runs it on the same facts, so all of them reach the same verdict.
+        """
         return None
 
     def make_store(self, ctx: "RunContext") -> "FileStore":

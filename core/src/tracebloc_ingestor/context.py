@@ -18,6 +18,7 @@ from .schema import TableSchema
 if TYPE_CHECKING:  # pragma: no cover
     from .files.store import FileStore
     from .settings import Settings
+    from .sharding import Shard
 
 __all__ = ["RunContext", "RunStats"]
 
@@ -61,7 +62,8 @@ class RunContext:
     * ``files``: the :class:`~tracebloc_ingestor.files.FileStore` of a file-bearing
       category (``<storage_path>/<table>/``), opened by the host before the write pass;
     * ``stats``: the run's :class:`RunStats`;
-    * ``state(key, factory)``: per-run state of a plugin, kept between batches.
+    * ``state(key, factory)``: per-run state of a plugin, kept between batches;
+    * ``shard``: in a scaled-out run, which shard of how many this process is (None otherwise).
     """
 
     settings: "Settings"
@@ -77,6 +79,7 @@ class RunContext:
     _states: dict[str, Any] = attrs.field(factory=dict, eq=False, repr=False, alias="_states")
     log: logging.Logger = attrs.field(factory=lambda: logging.getLogger("tracebloc_ingestor"), eq=False, repr=False)
     issue_sink: Callable[[Issue], None] | None = attrs.field(default=None, eq=False, repr=False)
+    shard: "Shard | None" = None
 
     @property
     def table(self) -> str:

@@ -264,46 +264,47 @@ def ids_from_digests(digests: list[bytes], occurrences: list[int]) -> pa.Array:
     return ids
 
 
-class DigestCache:
-    """The validation pass's digests, kept in an anonymous temporary file for the write pass.
+class BatchBlobs:
+    """Bytes per batch of one pass, kept in an anonymous temporary file for the next pass.
 
-    The write pass reads the same source in the same batches; each batch is matched by its
-    first record number and size, and any mismatch (or no temporary folder) falls back to
-    hashing again, so the cache can only save time, never change an id.
+    The next pass reads the same source in the same batches; each batch is matched by its
+    first record number and size, and any mismatch (or no temporary folder) makes the cache
+    answer None from then on, so that the caller computes again: it can only save time.
     """
+
+    prefix = "tb_batches_"
 
     def __init__(self) -> None:
         self._file = None
-        self._marks: list[tuple[int, int, int]] = []  # (first record, rows, byte offset)
+        self._marks: list[tuple[int, int, int, int]] = []  # (first record, rows, byte offset, bytes)
         self._next = 0
         self._broken = False
         self._size = 0
 
-    def put(self, first: int, digests: list[bytes]) -> None:
+    def put_blob(self, first: int, rows: int, blob: bytes) -> None:
         if self._broken:
             return
         try:
             if self._file is None:
-                self._file = tempfile.TemporaryFile(prefix="tb_digests_")
-            self._file.write(b"".join(digests))
+                self._file = tempfile.TemporaryFile(prefix=self.prefix)
+            self._file.write(blob)
         except OSError:
             self.close()
             self._broken = True
             return
-        self._marks.append((first, len(digests), self._size))
-        self._size += 32 * len(digests)
+        self._marks.append((first, rows, self._size, len(blob)))
+        self._size += len(blob)
 
-    def get(self, first: int, rows: int) -> list[bytes] | None:
+    def get_blob(self, first: int, rows: int) -> bytes | None:
         if self._broken or self._file is None or self._next >= len(self._marks):
             return None
-        mark_first, mark_rows, offset = self._marks[self._next]
+        mark_first, mark_rows, offset, size = self._marks[self._next]
         if (mark_first, mark_rows) != (first, rows):
             self._broken = True
             return None
         self._next += 1
         self._file.seek(offset)
-        blob = self._file.read(32 * rows)
-        return [blob[i : i + 32] for i in range(0, len(blob), 32)]
+        return self._file.read(size)
 
     def rewind(self) -> None:
         """Serve the cached batches again from the first (another pass over the same input)."""
@@ -313,6 +314,22 @@ class DigestCache:
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+class DigestCache(BatchBlobs):
+    """The validation pass's digests, for the write pass (see :class:`BatchBlobs`): the cache can
+    only save hashing, never change an id."""
+
+    prefix = "tb_digests_"
+
+    def put(self, first: int, digests: list[bytes]) -> None:
+        self.put_blob(first, len(digests), b"".join(digests))
+
+    def get(self, first: int, rows: int) -> list[bytes] | None:
+        blob = self.get_blob(first, rows)
+        if blob is None:
+            return None
+        return [blob[i : i + 32] for i in range(0, len(blob), 32)]
 
 
 def id_fingerprint(ids: pa.Array) -> tuple[int, int]:

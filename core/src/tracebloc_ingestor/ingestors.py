@@ -26,7 +26,7 @@ from .categories import Category
 from .issues import WARNING, Issue
 from .reading import FORMAT_NAMES, ROW_COLUMN, Detected, SourceError, detect_format, read_table_batches, source_columns
 from .schema import Column, TableSchema, check_column_name, parse_sql_type
-from .stats import Numeric, Total
+from .stats import Numeric, Tally, Total, exact_sum
 from .validation.base import Validator
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -134,8 +134,11 @@ class BaseIngestor(Category):
         return issues
 
     def validate_end(self, ctx: "RunContext") -> Iterable[Issue]:
-        """Whole-input rules (a classification needs two distinct labels), then the validators'."""
-        issues = list(self.check_labels_end(ctx))
+        """Whole-input rules (a classification needs two distinct labels), then the validators'.
+
+        In a scaled-out run the label rules wait for every shard's labels (:meth:`validate_shards`).
+        """
+        issues = list(self.check_labels_end(ctx)) if ctx.shard is None else []
         for validator in self._state(ctx).validators:
             issues.extend(validator.finish(ctx) or ())
         return issues
@@ -428,6 +431,33 @@ class BaseIngestor(Category):
                     column=self.label_column(ctx),
                 )
 
+    # -- scaled-out runs ----------------------------------------------------------------
+
+    def shard_problem(self, settings) -> str | None:
+        """Shards must create the same table: an inferred schema would depend on each shard's share."""
+        if settings.schema is None and not self.file_bearing:
+            return ("a sharded run needs a declared schema (schema: in ingest.yaml): each shard would infer its own "
+                    "from its share of the records; run once without shards to see the inferred schema, then pin it")
+        return None
+
+    def shard_facts(self, ctx: "RunContext") -> dict:
+        """Up to two distinct labels of this shard: all that the label rules need from it."""
+        state = self._state(ctx)
+        facts: dict = {}
+        if state.label_overflow:
+            facts["label_overflow"] = Total(1)
+        distinct = sorted(k for k in state.labels if k.strip())[:2]
+        if distinct:
+            facts["label_diversity"] = Tally({k: state.labels[k] for k in distinct})
+        return facts
+
+    def validate_shards(self, ctx: "RunContext", facts: Mapping) -> Iterable[Issue]:
+        """The label rules (:meth:`check_labels_end`) on every shard's labels."""
+        state = self._state(ctx)
+        state.labels = dict(facts["label_diversity"].counts) if "label_diversity" in facts else {}
+        state.label_overflow = state.label_overflow or "label_overflow" in facts
+        return list(self.check_labels_end(ctx))
+
     def single_pass(self, ctx: "RunContext") -> bool:
         """One pass with a declared schema; an inferred one needs the whole input first."""
         return self.declared_features(ctx) is not None
@@ -519,8 +549,9 @@ class BaseIngestor(Category):
                 nulls=batch.num_rows - n,
                 minimum=mm["min"].as_py() if mm else None,
                 maximum=mm["max"].as_py() if mm else None,
-                total=pc.sum(valid).as_py() or 0.0 if n else 0.0,
-                total_sq=pc.sum(pc.multiply(valid, valid)).as_py() or 0.0 if n else 0.0,
+                # exact sums: the same mean however the rows were split into batches or shards
+                total=exact_sum(valid) if n else 0,
+                total_sq=exact_sum(pc.multiply(valid, valid)) if n else 0,
             )
         return out
 

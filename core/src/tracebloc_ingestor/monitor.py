@@ -175,6 +175,8 @@ def run_monitor(settings, category, pm, stream: TextIO) -> RunMonitor:
     """The monitor a run's settings ask for: progress on ``stream`` unless quiet, the report unless off."""
     path = None
     if settings.data_report:
-        path = settings.report_html or Path(settings.output_dir) / f"{settings.table}.report.html"
+        from .sharding import shard_suffix
+
+        path = settings.report_html or Path(settings.output_dir) / f"{settings.table}{shard_suffix(settings.shard)}.report.html"
     progress = make_progress(stream, quiet=settings.quiet, interval=settings.progress_interval)
     return RunMonitor(progress=progress, report_path=path, pm=pm, category=category)

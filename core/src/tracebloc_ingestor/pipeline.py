@@ -34,6 +34,7 @@ from .issues import Issue, IssueLog
 from .loader import check_hooks
 from .passes import Consumer, IdCheck, OnePassLoad
 from .schema import TableSchema
+from .sharding import Shard, ShardFilter, shard_suffix
 from .stats import merge_stats
 from .summary import EXIT_FAILED, EXIT_OK, EXIT_TERMINATED, Counters, FilesNote, RunReport
 
@@ -141,7 +142,8 @@ class Pipeline:
         self.database = database
         self.sink = metadata_sink
         self.stop = stop or threading.Event()
-        self.run_id = str(uuid.uuid4())
+        # INGESTOR_ID (or the Job's uid): one id for every shard and every retried pod of a run
+        self.run_id = getattr(settings, "ingestor_id", None) or str(uuid.uuid4())
         self.issues = IssueLog()
         self.started = time.monotonic()
         self.restarts = 0  # passes started again after the database lost a streamed load
@@ -151,6 +153,16 @@ class Pipeline:
         self._stats = None  # the run's RunStats, once the context exists
         # progress display and local data report (tracebloc_ingestor.monitor); None shows nothing
         self.monitor = monitor
+        self.plan: str | None = None
+        # -- a scaled-out run (sharding.py, scaleout.py): this process's shard and its coordination
+        given = getattr(settings, "shard", None)
+        self.shard = Shard(*given) if given else None
+        self.sharded = None
+        if self.shard is not None and not settings.validate_only:
+            from .scaleout import ShardedRun
+
+            self.sharded = ShardedRun(self, self.shard, wait=getattr(settings, "shard_wait", 3600.0))
+        self._filter: ShardFilter | None = None
 
     # -- helpers ---------------------------------------------------------------------
 
@@ -159,9 +171,14 @@ class Pipeline:
             raise Terminated()
 
     def _discover(self, ctx: RunContext) -> Iterator[pa.RecordBatch]:
-        batches = self.impl.discover(ctx)
-        if batches is None:
-            raise RunFailed(f"category {self.category.name!r} discovered no input (discover returned None)", "no_discoverer")
+        if self._filter is not None and self._filter.replayable:
+            batches = self._filter.replay()  # this shard's records as the validation pass kept them
+        else:
+            batches = self.impl.discover(ctx)
+            if batches is None:
+                raise RunFailed(f"category {self.category.name!r} discovered no input (discover returned None)", "no_discoverer")
+            if self._filter is not None:
+                batches = self._filter(ctx, batches)  # this shard's records only, from here on
         if self.monitor is not None:
             batches = self.monitor.watch(ctx, batches)  # progress per pass; the first pass feeds the data report
         for batch in batches:
@@ -188,6 +205,7 @@ class Pipeline:
             # what the category noted while reading (reading/, ingestors.py): reader and NULL counts
             reader=self._stats.reader if self._stats else None,
             null_counts=dict(self._stats.nulls) if self._stats else {},
+            shard=self.sharded.note() if self.sharded is not None else (str(self.shard) if self.shard else None),
             **extra,
         )
 
@@ -267,6 +285,10 @@ class Pipeline:
         """Create what is missing and record the run (remembering whether this run made the table)."""
         if not self.database.table_exists(ctx.table):
             self._created_table = True
+        if self.sharded is not None:
+            self.sharded.before_write()
+            self.database.prepare(ctx.table, schema, run_id=self.run_id, category=self.category.name, salt=salt, sharded=True)
+            return
         self.database.prepare(ctx.table, schema, run_id=self.run_id, category=self.category.name, salt=salt)
 
     def abandon_writes(self, *, drop: bool = True) -> None:
@@ -278,7 +300,7 @@ class Pipeline:
         if self._ctx is not None and self._ctx.files is not None:
             self._ctx.files.discard()
         discard = getattr(self.database, "discard_table", None)
-        if drop and self._created_table and discard is not None:
+        if drop and self._created_table and discard is not None and self.shard is None:  # other shards write into it
             self._created_table = False
             try:
                 discard(self.settings.table)
@@ -293,7 +315,22 @@ class Pipeline:
 
         lock = None
         hold = getattr(self.database, "lock_table", None)
-        if hold is not None and not self.settings.validate_only:
+        if self.sharded is not None:
+            from .scaleout import ShardStop
+
+            try:
+                # the shards of one run work together; another run of the table waits, as a second run does
+                self.sharded.join(self.lock_wait)
+            except DatabaseError as exc:
+                self.sharded.release()
+                self._fail("table_busy" if isinstance(exc, TableBusyError) else "database_error")
+                return self._report(EXIT_FAILED, "failed", f"database: {exc}", Counters())
+            except ShardStop as stop:
+                self.sharded.release()
+                return self._report(EXIT_OK if stop.exit_ok else EXIT_FAILED, "success" if stop.exit_ok else "failed",
+                                    str(stop), Counters())
+            lock = self.sharded
+        elif hold is not None and not self.settings.validate_only:
             try:
                 # one run per table: a run clears unfinished runs' rows, which must not be a live run's
                 lock = hold(self.settings.table, wait=self.lock_wait)
@@ -348,6 +385,11 @@ class Pipeline:
             return "validate"
         if owner:
             return "verify"
+        if self.shard is not None:
+            # shards write in chunks after every shard has validated; the rows of an earlier run that
+            # loaded but did not register are cleared and written again (a whole-table comparison
+            # would need every shard's records)
+            return "two_passes"
         if loaded is not None and settings.data_id_strategy != "uuid":
             return "resume"
         atomic = getattr(self.database, "atomic_write_possible", None)
@@ -370,7 +412,8 @@ class Pipeline:
         """The table's id fingerprint where it is comparable with the input's (content-hash ids on MySQL)."""
         if not hasattr(self, "_table_print"):
             self._table_print = None
-            if ctx.settings.data_id_strategy == "content_hash" and hasattr(self.database, "id_fingerprint"):
+            # a shard holds only its share of the input: its ids are looked up instead
+            if ctx.settings.data_id_strategy == "content_hash" and hasattr(self.database, "id_fingerprint") and self.shard is None:
                 self._table_print = self.database.id_fingerprint(ctx.table)
         return self._table_print
 
@@ -391,6 +434,7 @@ class Pipeline:
         return total
 
     def _run_once(self) -> RunReport:
+        from .scaleout import ShardStop
         from .sinks.database import DatabaseError, StreamLost
 
         settings = self.settings
@@ -404,15 +448,19 @@ class Pipeline:
         except DatabaseError as exc:
             self._fail("database_error")
             return self._report(EXIT_FAILED, "failed", f"database: {exc}", Counters())
+        if self.sharded is not None:
+            stored_salt = self.sharded.salt  # the table's salt, agreed when the shards joined
         salt = stored_salt or os.urandom(32)
         self._identity = RecordIdentity(salt)
+        if self.shard is not None:
+            self._filter = ShardFilter(self.shard, self.impl, self._identity)
         self._stamp = RunStamp()
         self._labels = LabelCounter()
         self._created_table = False
         self._passes = 1
         # rows are written on a writer thread while the next batch is read, cast and hashed
         self._db_writer = DatabaseWriter(self.database, background=True)
-        rejects = RejectsFile(settings.rejects_path or settings.output_dir / f"{table}.rejects.jsonl")
+        rejects = RejectsFile(settings.rejects_path or settings.output_dir / f"{table}{shard_suffix(self.shard)}.rejects.jsonl")
         if self.restarts == 0:
             rejects.discard_stale()  # an earlier run's report must not sit beside this run's outcome
         self.issues.add_sink(rejects)
@@ -426,10 +474,13 @@ class Pipeline:
             dataset_identity=dataset_identity(salt),
             issue_sink=self.issues.add,
             log=log,
+            shard=self.shard,
         )
         self._stats = ctx.stats
         if self.category.file_bearing:
             ctx = attrs.evolve(ctx, files=self.impl.make_store(ctx))
+            if self.shard is not None and hasattr(ctx.files, "share"):
+                ctx.files.share(self.run_id, self.shard.index)  # the run's other shards write into the folder too
         self._ctx = ctx
         counters = Counters()
         rejects_path = None
@@ -446,15 +497,23 @@ class Pipeline:
             # a run that cannot start (a missing folder, options that contradict each other)
             # is not read: every record would only repeat the same problem
             plan = self._plan(ctx, owner, loaded) if started else "validate"
+            self.plan = plan
             if started:
                 consumer = self._consumer(plan, ctx, salt)
                 if isinstance(consumer, OnePassLoad) and ctx.files is not None:
                     # staged while checked; visible only when published at the end
                     ctx.files.open(ctx.dataset_identity, table=table, deferred=True)
+                elif self.sharded is not None and plan == "two_passes" and ctx.files is not None:
+                    # a shard stages its files while it checks them too (each read once), and
+                    # publishes them batch by batch once every shard has validated
+                    ctx.files.open(ctx.dataset_identity, table=table, deferred=True)
                 self._identity.second_pass = consumer is None or isinstance(consumer, IdCheck)
                 total = self._validation_pass(ctx, consumer)
-            if started and total == 0 and not self.issues.errors:
+            if started and total == 0 and not self.issues.errors and self.shard is None:
                 self.issues.add(Issue("empty", "the source has no records"))
+            if self.sharded is not None:
+                # every shard's validation first, then the rules over the whole input (scaleout.py)
+                self.issues.extend(self.sharded.validated(ctx, total))
             counters = attrs.evolve(counters, total=total, repeats=self._identity.repeats)
             rejects_path = rejects.close()
             if self.issues.errors:
@@ -504,10 +563,26 @@ class Pipeline:
             else:
                 self._passes = 2
                 counters, stats = self._write(ctx, schema, counters, salt)
+            if self.sharded is not None:
+                # -- a scaled-out run: the one shard that finishes last registers the whole run
+                done = self.sharded.finish(ctx, counters, stats)
+                if done is None:
+                    report = self._report(EXIT_OK, "loaded", f"{self.shard}: every record of this shard landed; the "
+                                          "shard that finishes last registers the run", counters, **extra)
+                    return report
+                counters, stats = done
             if self.monitor is not None:
                 self.monitor.statistics(stats)  # before registration takes the label counts out
             counters, registration = self._register(ctx, stats, counters, payload_owner, mark)
+            if self.sharded is not None:
+                self.sharded.registered(verified=plan == "verify")
             report = self._report(EXIT_OK, "success", "every record landed and the dataset is registered", counters, registration=registration, **extra)
+            return report
+        except ShardStop as stop:
+            self.abandon_writes()
+            if stop.reason is not None:
+                self._fail(stop.reason)
+            report = self._report(EXIT_FAILED, "failed", str(stop), counters, rejects_path=rejects_path)
             return report
         except StreamLost as exc:
             self.abandon_writes(drop=False)
@@ -557,8 +632,9 @@ class Pipeline:
                 if self.monitor is not None:
                     self.monitor.write(report)  # the local data report, before the category releases its state
                 self._finish(ctx, report)
-            for helper in (self._identity, self._db_writer):
-                helper.close()  # writer thread, temporary files
+            for helper in (self._identity, self._db_writer, self._filter):
+                if helper is not None:
+                    helper.close()  # writer thread, temporary files
             if ctx.files is not None:
                 ctx.files.close()  # staging left unpublished, worker processes
 
@@ -574,7 +650,19 @@ class Pipeline:
             err.counters = attrs.evolve(counters, db_failures=counters.total)
             raise err from None
 
+    def report_run_failure(self, reason: str) -> None:
+        """Tell the backend that the run failed (``reason`` a short slug); never raises."""
+        try:
+            self.sink.report_failure(self.run_id, reason)
+        except Exception:
+            log.debug("could not report the failure", exc_info=True)
+
     def _fail(self, reason: str) -> None:
+        if self.sharded is not None:
+            # this shard failed; the run stays open for its retry (a pod of the Indexed Job)
+            self.sharded.failed()
+            self.report_run_failure(reason)
+            return
         try:
             state = self.database.run_state(self.run_id)
             # a run whose rows are all committed stays "loaded": the next run of the same input only registers
@@ -598,8 +686,11 @@ class Pipeline:
         self._identity.restart()
         try:
             self.prepare_table(ctx, schema, salt)
-            streamed = self._db_writer.begin(table)
-            if ctx.files is not None:
+            # a shard's rows go in chunk by chunk: one transaction cannot span the shards
+            streamed = self._db_writer.begin(table) if self.shard is None else False
+            if ctx.files is not None and self.shard is not None and ctx.files.staging:
+                ctx.files.publish_each()  # staged while checked: each batch's files go live before its rows
+            elif ctx.files is not None:
                 # the table's salt is stored now, so the folder is claimed for its lasting identity;
                 # files are published with the rows: at the end when those are one transaction
                 ctx.files.open(ctx.dataset_identity, table=table, deferred=streamed)
@@ -612,8 +703,11 @@ class Pipeline:
             if ctx.files is not None:
                 ctx.files.publish()
             self._db_writer.commit()
-            new_rows = self.database.count_rows(table, run_id=self.run_id)
-            self.database.finish_run(self.run_id, "loaded", record_count=processed)
+            if self.sharded is not None:
+                new_rows = processed  # rows carry the run's id, not the shard's: counted over the run at the end
+            else:
+                new_rows = self.database.count_rows(table, run_id=self.run_id)
+                self.database.finish_run(self.run_id, "loaded", record_count=processed)
         except StreamLost:
             raise
         except DatabaseError as exc:

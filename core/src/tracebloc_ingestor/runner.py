@@ -252,6 +252,9 @@ def run_ingestion(
     problems = _option_problems(category, settings)
     if problems:
         return _refused(problems, err, out, table=settings.table)
+    problem = _shard_problem(category, settings)
+    if problem:
+        return _refused(problem, err, out, table=settings.table)
 
     stop = stop or StopRequest()
     database = sink = None
@@ -320,6 +323,16 @@ def _option_problems(category, settings) -> str:
     for name, message in check(settings.options) or ():
         lines.append(f"{settings.options.origin(name)} ({name}): {message}")
     return "\n".join(lines)
+
+
+def _shard_problem(category, settings) -> str:
+    """Why this category cannot run split into shards with these settings (empty: it can, or no shards)."""
+    shard = getattr(settings, "shard", None)
+    check = getattr(category.implementation, "shard_problem", None)
+    if shard is None or check is None:
+        return ""
+    problem = check(settings)
+    return f"{settings.origins.get('shard', 'shard')}: category {category.name}: {problem}" if problem else ""
 
 
 def _safe_text(exc: Exception) -> str:

@@ -48,6 +48,8 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 AUTH_SCHEMES = ("Token", "Bearer")
 SOURCE_FORMATS = ("csv", "json", "parquet")
 NESTED_POLICIES = ("refuse", "flatten", "json_text")
+#: the most shards one run may be split into
+MAX_SHARDS = 1000
 
 
 @attrs.frozen
@@ -81,6 +83,46 @@ class ColumnMap(OptionType):
     def describe(self) -> str:
         return "a mapping of source column name to new name (ingest.yaml only)"
 
+
+
+@attrs.frozen
+class ShardOf(OptionType):
+    """``INDEX/COUNT``: which shard of how many (``2/4`` is the third of four)."""
+
+    metavar = "I/N"
+
+    def parse(self, raw: Any) -> tuple[int, int]:
+        text = str(raw).strip()
+        match = re.fullmatch(r"(\d+)\s*/\s*(\d+)", text)
+        if not match:
+            raise OptionError("must be INDEX/COUNT, e.g. 0/4 for the first of four shards")
+        index, count = int(match.group(1)), int(match.group(2))
+        if not 1 <= count <= MAX_SHARDS:
+            raise OptionError(f"the number of shards must be 1 to {MAX_SHARDS:,}")
+        if index >= count:
+            raise OptionError(f"the index must be 0 to {count - 1} for {count} shards (counted from 0, as JOB_COMPLETION_INDEX is)")
+        return index, count
+
+    def describe(self) -> str:
+        return "INDEX/COUNT, e.g. 0/4 (the index counted from 0)"
+
+
+@attrs.frozen
+class RunId(OptionType):
+    """A run id: a UUID, written in its canonical form."""
+
+    metavar = "UUID"
+
+    def parse(self, raw: Any) -> str:
+        import uuid
+
+        try:
+            return str(uuid.UUID(str(raw).strip()))
+        except ValueError:
+            raise OptionError("must be a UUID, e.g. 56f65c7e-fcf0-4a6a-bbaa-34e54cfdfbf6") from None
+
+    def describe(self) -> str:
+        return "a UUID"
 
 
 def _core(name: str, help: str, *, env: str | None = None, flag: str | None = DERIVED, yaml: str | None = None,
@@ -139,6 +181,19 @@ CORE_OPTIONS: tuple[Option, ...] = (
     _core("db_retry_deadline", "Seconds a run keeps retrying while the database is unreachable (a restart, a failover), "
           "counted from when it was lost", env="DB_RETRY_DEADLINE", flag="--db-retry-deadline",
           type=Number(above=0), default=120.0),
+    _core("ingestor_id", "The run id, a UUID; every shard of a scaled-out run must share it (default: JOB_UID, "
+          "else a new one per run)", env="INGESTOR_ID", type=RunId()),
+    _core("job_uid", "The Job's uid (metadata.labels['batch.kubernetes.io/controller-uid'], given by the downward API): "
+          "the run id of the pods of one Job unless INGESTOR_ID is set", env="JOB_UID", flag=None, type=RunId()),
+    _core("shard", "This process's share of a scaled-out run, as INDEX/COUNT (its records are those whose key hashes to "
+          "INDEX); in an Indexed Job give SHARDS instead", env="SHARD", type=ShardOf()),
+    _core("shards", "The number of shards of a scaled-out run; in an Indexed Job the index comes from "
+          "JOB_COMPLETION_INDEX, and the Job's completions and parallelism must equal this number",
+          env="SHARDS", type=Integer(1, MAX_SHARDS)),
+    _core("job_completion_index", "Set by Kubernetes in each pod of an Indexed Job: the index of its shard (with SHARDS)",
+          env="JOB_COMPLETION_INDEX", flag=None, type=Integer(minimum=0)),
+    _core("shard_wait", "Seconds a shard waits for every other shard to finish validating before the run fails",
+          env="SHARD_WAIT", type=Number(above=0), default=3600.0),
     _core("storage_path", "Root of the shared volume for dataset files (default: /data/shared in a Kubernetes pod, "
           "else <output dir>/shared)", env="STORAGE_PATH", type=PathValue("cwd")),
     _core("client_pvc", "Name of the PVC shared with the client", env="CLIENT_PVC", flag=None, default="client-pvc"),
@@ -177,7 +232,7 @@ RESERVED_TABLE_NAMES = frozenset("""
     set show smallint sql table then to trailing trigger true union unique unlock unsigned
     update usage use user using values varchar when where while window with write xor
 """.split())  # noqa: SIM905 - a word list reads better as text
-BOOKKEEPING_TABLES = frozenset({"tracebloc_ingest_runs", "tracebloc_ingest_meta"})
+BOOKKEEPING_TABLES = frozenset({"tracebloc_ingest_runs", "tracebloc_ingest_meta", "tracebloc_ingest_shards"})
 _CATEGORY_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _PVC_RE = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 
@@ -237,6 +292,14 @@ class Settings:
     db_password: str | None = attrs.field(default=None, repr=False)
     db_name: str = "training_test_datasets"
     db_retry_deadline: float = 120.0
+    # the run and its shards (a scaled-out run; see sharding.py)
+    ingestor_id: str | None = None
+    job_uid: str | None = None
+    #: (index, count) of this process's shard, resolved from SHARD or SHARDS + JOB_COMPLETION_INDEX; None: not sharded
+    shard: tuple[int, int] | None = None
+    shards: int | None = None
+    job_completion_index: int | None = None
+    shard_wait: float = 3600.0
     # files / cluster
     storage_path: Path = attrs.field(default=Path("/data/shared"), converter=Path)
     client_pvc: str = "client-pvc"
@@ -641,6 +704,8 @@ def load_settings(
     if ld.values["mysql_host"] and not ld.values["database_url"] and not ld.values["db_user"]:
         ld.problem("DB_USER", "is required when MYSQL_HOST is set (there is no built-in database user)")
 
+    _run_and_shards(ld)
+
     # files / cluster: the shared volume in a pod, a local folder anywhere else
     in_cluster = bool((environ.get("KUBERNETES_SERVICE_HOST") or "").strip())
     ld.set("in_cluster", in_cluster, "environment KUBERNETES_SERVICE_HOST" if in_cluster else "default")
@@ -785,6 +850,53 @@ def _csv_encoding(ld: _Loader) -> None:
         origin = ld.origins["csv_options"]
         where = f"{origin}.encoding" if origin.startswith(f"{ld.yaml_name}: ") else origin
         ld.problem(where, "is not a known text encoding (e.g. utf-8, latin-1, cp1252)")
+
+
+def _run_and_shards(ld: _Loader) -> None:
+    """The run id and this process's shard: SHARD, or SHARDS with the Indexed Job's JOB_COMPLETION_INDEX.
+
+    A sharded run needs a run id shared by every shard (INGESTOR_ID, or the Job's uid as
+    JOB_UID), a database every shard reaches (not the embedded SQLite file), and record
+    identities that are the same in every attempt (not data_id: uuid).
+    """
+    given_id = ld.core("ingestor_id")
+    job_uid = ld.core("job_uid")
+    shard = ld.core("shard")
+    shards = ld.core("shards")
+    index = ld.core("job_completion_index")
+    ld.core("shard_wait", parse=_seconds)
+    if shard is not None:
+        if shards is not None and shards != shard[1]:
+            ld.problem(ld.origins["shard"], f"says {shard[1]} shards but {ld.origins['shards']} says {shards}")
+    elif shards is not None:
+        if index is None:
+            ld.problem(ld.origins["shards"], "needs this process's index: --shard INDEX/COUNT, or JOB_COMPLETION_INDEX "
+                       "(Kubernetes sets it in the pods of an Indexed Job)")
+        elif index >= shards:
+            ld.problem(ld.origins["job_completion_index"], f"is {index}, but there are only {shards} shards (SHARDS): "
+                       "the Job's completions must equal SHARDS")
+        else:
+            shard = (index, shards)
+            ld.origins["shard"] = f"{ld.origins['job_completion_index']} of {ld.origins['shards']}"
+    elif index is not None:
+        ld.problem(ld.origins["job_completion_index"], "is set (the pod of an Indexed Job) but SHARDS is not: set SHARDS "
+                   "to the Job's completions so that each pod takes its share")
+    ld.values["shard"] = shard
+    run_id = given_id or job_uid
+    ld.set("ingestor_id", run_id, ld.origins["ingestor_id"] if given_id else ld.origins["job_uid"])
+    if shard is None:
+        return
+    where = ld.origins["shard"]
+    if run_id is None:
+        ld.problem(where, "a sharded run needs one run id for all its shards: set INGESTOR_ID (a UUID), or JOB_UID "
+                   "from the Job's uid through the downward API (k8s/indexed-job.yaml does)")
+    url = ld.values.get("database_url") or ("mysql" if ld.values.get("mysql_host") else "sqlite")
+    if str(url).startswith("sqlite"):
+        ld.problem(where, "a sharded run needs a MySQL/MariaDB database that every shard reaches (MYSQL_HOST or "
+                   "DATABASE_URL); the embedded SQLite file belongs to one process")
+    if ld.values.get("data_id_strategy") == "uuid":
+        ld.problem(where, "data_id strategy 'uuid' gives new ids in every attempt, so a retried shard would add its rows "
+                   "again; use content_hash or column")
 
 
 def _credential_pair(ld: _Loader) -> None:

@@ -46,7 +46,7 @@ class RunReport:
 
     run_id: str
     exit_code: int
-    status: str  # success | invalid | failed | config_error | terminated | validated
+    status: str  # success | invalid | failed | config_error | terminated | validated | loaded (a shard, not the last)
     message: str
     table: str | None = None
     category: str | None = None
@@ -67,6 +67,7 @@ class RunReport:
     null_counts: Mapping[str, int] = attrs.field(factory=dict)  # missing values stored as NULL, per column
     data_report: str | None = None  # the local HTML data report
     passes: int = 0  # reads of the input: 1 (validated while writing) or 2 (validated first); 0 before any
+    shard: str | None = None  # a scaled-out run: which shard this process was, and its part in the run
 
     def to_json(self) -> dict[str, Any]:
         out = attrs.asdict(self, recurse=True)
@@ -105,7 +106,9 @@ def summary_block(report: RunReport) -> str:
         f"❌ Failed DB Insertion: {c.db_failures:,}",
     ]
     notes = []
-    if c.inserted:
+    if report.shard:
+        notes.append(f"scaled out: {report.shard}")
+    if c.inserted and report.status != "loaded":  # a shard's rows are counted over the whole run, by the last shard
         notes.append(f"new rows: {c.new_rows:,}; already present from an earlier identical run: {c.already_present:,}")
     if c.new_rows and report.write_path in _WRITE_PATHS:
         notes.append(f"rows written with {_WRITE_PATHS[report.write_path]}")
@@ -116,17 +119,17 @@ def summary_block(report: RunReport) -> str:
         shown = ", ".join(f"{name} {n:,}" for name, n in list(nulls.items())[:10])
         more = f" and {len(nulls) - 10} more columns" if len(nulls) > 10 else ""
         notes.append(f"missing values stored as NULL: {shown}{more}")
-    if report.passes and report.status in ("success", "failed", "terminated"):
+    if report.passes and report.status in ("success", "failed", "terminated", "loaded"):
         how = "validated while writing, one read" if report.passes == 1 else "validated first, then written"
         notes.append(f"passes over the input: {report.passes} ({how})")
     if c.repeats:
         notes.append(f"records repeating an earlier record's content: {c.repeats:,} (each kept as its own sample)")
     if report.error_count or report.warning_count:
         notes.append(f"validation: {report.error_count:,} errors, {report.warning_count:,} warnings")
-    if report.files is not None and report.status in ("success", "validated"):
+    if report.files is not None and report.status in ("success", "validated", "loaded"):
         f = report.files
         where = f" on the PVC {f.pvc}" if f.pvc else ""
-        held = f"{f.files:,} files, {_size(f.bytes)}" if report.status == "success" else "nothing yet (--validate-only)"
+        held = f"{f.files:,} files, {_size(f.bytes)}" if report.status != "validated" else "nothing yet (--validate-only)"
         notes.append(f"files: {f.folder}{where}: {held}")
     if report.rejects_path:
         notes.append(f"rejects report (stays local): {report.rejects_path}")

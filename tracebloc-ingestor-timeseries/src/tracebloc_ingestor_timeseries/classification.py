@@ -87,6 +87,13 @@ class TimeSeriesClassification(TimeColumnIngestor):
     def excluded_columns(self, ctx: "RunContext") -> set[str]:
         return super().excluded_columns(ctx) | {self.sequence_column(ctx)}
 
+    def shard_key(self, ctx: "RunContext", batch: pa.RecordBatch) -> list[str | None] | None:
+        """A sequence's rows stay together: the sequence id decides the shard of a scaled-out run."""
+        name = self.sequence_column(ctx)
+        if name not in batch.schema.names:
+            return None
+        return [None if v is None else str(v) for v in batch.column(name).to_pylist()]
+
     # -- column types --------------------------------------------------------------------
 
     def time_type_problem(self, sql_type: "SqlType") -> str | None:

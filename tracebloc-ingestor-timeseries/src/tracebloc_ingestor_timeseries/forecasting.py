@@ -123,6 +123,10 @@ class TimeSeriesForecasting(TimeColumnIngestor):
     def time_sql_type(self, ctx: "RunContext") -> "SqlType":
         return DATETIME
 
+    def shard_problem(self, settings) -> str | None:
+        return ("time_series_forecasting checks time order and the period frequency across the whole input (or a whole "
+                "series); a shard sees only its share of the rows, so run it in one process")
+
     def time_type_problem(self, sql_type: "SqlType") -> str | None:
         if sql_type.name in _TIME_TYPES:
             return None

@@ -21,6 +21,7 @@ from tracebloc_ingestor.api import (
     WARNING,
     Issue,
     Option,
+    Tally,
     Text,
     TypeInference,
     cast_column,
@@ -125,6 +126,17 @@ class TimeToEventPrediction(TimeColumnIngestor):
         bad = pc.and_(pc.fill_null(pc.not_equal(pc.utf8_trim_whitespace(text), ""), False), pc.is_null(events))
         why = "an event indicator is 1 (event) or 0 (censored); true/false and 1.0/0.0 are accepted and stored as 1/0"
         return cell_issues("event_indicator", why, bad, batch.column(ROW), values, self.label_column(ctx), source_file(ctx))
+
+    def shard_facts(self, ctx: "RunContext") -> dict:
+        """The shard's indicator counts, for the rule over both values (check_labels_end)."""
+        return {**super().shard_facts(ctx), "event_indicators": Tally(self._events(ctx).counts)}
+
+    def validate_shards(self, ctx: "RunContext", facts) -> Iterable[Issue]:
+        counts = self._events(ctx).counts
+        merged = facts["event_indicators"].counts if "event_indicators" in facts else {}
+        for key in counts:
+            counts[key] = merged.get(key, 0)
+        return super().validate_shards(ctx, facts)
 
     def check_labels_end(self, ctx: "RunContext") -> Iterable[Issue]:
         """Two distinct indicators, counted after normalising (true and 1 are one class)."""

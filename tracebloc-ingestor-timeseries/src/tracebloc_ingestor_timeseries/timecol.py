@@ -109,6 +109,14 @@ class TimeColumnIngestor(BaseIngestor):
         """How many features lead the table whatever the source order (a series column)."""
         return 0
 
+    def shard_problem(self, settings) -> str | None:
+        """Every shard must store the time column with one type: it must be declared."""
+        problem = super().shard_problem(settings)
+        if problem is None and settings.options.time_column not in (settings.schema or {}):
+            problem = (f"a sharded run needs the time column's type in the schema ({settings.options.time_column}: ...): "
+                       "each shard would infer its own from its share of the rows")
+        return problem
+
     def ts_state(self, ctx: "RunContext") -> _TimeState:
         return ctx.state(f"timeseries:{self.category}", _TimeState)
 

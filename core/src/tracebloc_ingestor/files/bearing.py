@@ -108,6 +108,7 @@ class _FileState:
         self.extras_stored = False
         self.extras_counted = False
         self.workers: int | None = None  # threads for the checks, chosen on the first files
+        self.planned: tuple[list, tuple] | None = None  # a sharded run's name plan of the next batch, by its rows
 
 
 def default_workers() -> int:
@@ -365,25 +366,34 @@ class FileCategory(BaseIngestor):
         """What ``check_companions`` derived for a file (its ``FileCheck.extra``)."""
         return self._files(ctx).extra.get(rel)
 
-    def _check_files(self, ctx: "RunContext", batch: pa.RecordBatch) -> list[Issue]:
+    def _plan_names(self, ctx: "RunContext", batch: pa.RecordBatch, mine: Any = None) -> tuple[list, list, list]:
+        """The flat folder's name rules over ``batch``, in manifest order: (issues, files to check, rows whose
+        file another row checks) of the rows ``mine`` marks (every row when None), with indices into the
+        batch of those rows alone. The names of every row are noted, so that a later record (of any shard)
+        that would collide with one of them is refused as in one process."""
         state = self._files(ctx)
         column = self.file_column
         rows = batch.column(ROW).to_pylist()
         members = batch.column(MEMBER).to_pylist()
         files = batch.column(FILE).to_pylist()
+        keep = [True] * len(rows) if mine is None else [bool(m) for m in mine]
         issues: list[Issue] = []
         tasks: list[tuple[int, int, str, PurePosixPath, str, list[Companion]]] = []
         queued: set[str] = set()
         later: list[tuple[int, int, str]] = []  # rows whose file another row checks
+        position = -1
         # names are checked here, in manifest order; everything that touches the file system
         # runs in the worker threads (on a network volume each lookup costs a round trip)
-        for index, (row, member, rel) in enumerate(zip(rows, members, files)):
+        for index, (row, member, rel, own) in enumerate(zip(rows, members, files, keep)):
+            position += own
             if member is None:
-                issues.append(Issue("required", "a file name is required", row=row, column=column))
+                if own:
+                    issues.append(Issue("required", "a file name is required", row=row, column=column))
                 continue
 
-            def problem(rule: str, message: str, file: str = rel, on_column: bool = True, row: int = row) -> None:
-                issues.append(Issue(rule, message, row=row, column=column if on_column else None, file=file))
+            def problem(rule: str, message: str, file: str = rel, on_column: bool = True, row: int = row, own: bool = own) -> None:
+                if own:
+                    issues.append(Issue(rule, message, row=row, column=column if on_column else None, file=file))
 
             try:
                 pure = relative_name(member)
@@ -400,13 +410,13 @@ class FileCategory(BaseIngestor):
             if first != rel:
                 problem("duplicate_name", f"another referenced file ({first}) has the same name; the dataset folder is flat")
                 continue
-            if rel in state.bad:
+            if own and rel in state.bad:
                 continue
-            if rel in state.facts or rel in queued:
+            if own and (rel in state.facts or rel in queued):
                 if self.one_record_per_file:
                     problem("duplicate_record", f"the file is listed more than once; {self.category} stores one record per file")
                     continue
-                later.append((index, row, rel))
+                later.append((position, row, rel))
                 continue
             companions: list[Companion] = []
             broken = False
@@ -419,17 +429,43 @@ class FileCategory(BaseIngestor):
                     continue
                 name = PurePosixPath(comp.member).name
                 owner = state.names.setdefault(name, comp.rel)
-                mine = state.stems.get(PurePosixPath(name).stem)
-                if owner != comp.rel or (mine is not None and PurePosixPath(mine).name == name):
+                mine_stem = state.stems.get(PurePosixPath(name).stem)
+                if owner != comp.rel or (mine_stem is not None and PurePosixPath(mine_stem).name == name):
                     problem("duplicate_name", "another referenced file has the same name; the dataset folder is flat", comp.rel, False)
                     broken = True
                     continue
                 companions.append(comp)
+            if not own:
+                continue
             if broken:
                 state.bad.add(rel)
                 continue
             queued.add(rel)
-            tasks.append((index, row, rel, pure, stem + ext, companions))
+            tasks.append((position, row, rel, pure, stem + ext, companions))
+        return issues, tasks, later
+
+    def note_all_shards(self, ctx: "RunContext", batch: pa.RecordBatch, mine: Any) -> None:
+        """Plan the names with every shard's records; :meth:`validate` of this shard's part uses the plan."""
+        if self.file_column in batch.schema.names:
+            own = [row for row, keep in zip(batch.column(ROW).to_pylist(), mine) if keep]
+            self._files(ctx).planned = (own, self._plan_names(ctx, batch, mine))
+
+    def shard_key(self, ctx: "RunContext", batch: pa.RecordBatch) -> list[str | None]:
+        """The stem each record's file is stored under: one file, and every name that could collide
+        with it in the flat folder by stem, is checked and stored by one shard."""
+        members = batch.column(MEMBER).to_pylist() if MEMBER in batch.schema.names else [None] * batch.num_rows
+        return [None if m is None else self.stored_name(m)[0] for m in members]
+
+    def _check_files(self, ctx: "RunContext", batch: pa.RecordBatch) -> list[Issue]:
+        state = self._files(ctx)
+        column = self.file_column
+        planned, state.planned = state.planned, None
+        rows = batch.column(ROW).to_pylist()
+        # a sharded run planned the names with every shard's records (note_all_shards): the plan of this batch
+        if planned is not None and planned[0] == rows:
+            issues, tasks, later = planned[1]
+        else:
+            issues, tasks, later = self._plan_names(ctx, batch)
         for (index, row, rel, *_rest), check in zip(tasks, self._inspect_all(ctx, tasks)):
             for rule, message, file in check.problems:
                 issues.append(Issue(rule, message, row=row, column=column if file == rel else None, file=file))
@@ -604,7 +640,8 @@ class FileCategory(BaseIngestor):
         jobs: list[CopyJob] = []
         if not state.extras_stored:
             state.extras_stored = True
-            jobs.extend(self.extra_files(ctx))
+            if _first_shard(ctx):  # stored (and counted) once per run, by one shard
+                jobs.extend(self.extra_files(ctx))
         # only the rows that reached the load (a transform may have skipped some)
         names = dict.fromkeys(f + e for f, e in zip(batch.column(FILENAME).to_pylist(), batch.column(EXTENSION).to_pylist()))
         jobs.extend(job for name in names for job in state.pending.get(name, ()))
@@ -620,7 +657,7 @@ class FileCategory(BaseIngestor):
         count = 0
         if not state.extras_counted:
             state.extras_counted = True
-            for job in self.extra_files(ctx):
+            for job in self.extra_files(ctx) if _first_shard(ctx) else ():
                 sizes += _stored_size(ctx, job.name)
                 count += 1
         for stem, ext in zip(batch.column(FILENAME).to_pylist(), batch.column(EXTENSION).to_pylist()):
@@ -641,6 +678,10 @@ class FileCategory(BaseIngestor):
     def file_statistics(self, ctx: "RunContext", described: list[tuple[str, Any]]) -> dict:
         """Statistics of files described for the first time: ``(rel, facts)`` pairs (aggregates only)."""
         return {}
+
+
+def _first_shard(ctx: "RunContext") -> bool:
+    return ctx.shard is None or ctx.shard.index == 0
 
 
 def _mib(n: int) -> str:

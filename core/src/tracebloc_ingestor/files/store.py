@@ -39,6 +39,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 MARKER_NAME = ".tracebloc-dataset.json"
 LEDGER_NAME = ".tracebloc-files.jsonl"
+# the shards of a scaled-out run write a ledger each: .tracebloc-files-<run id>-<shard>.jsonl
+LEDGER_PREFIX = ".tracebloc-files"
 TEMP_PREFIX = ".tb-partial-"
 STAGING_PREFIX = ".tb-staging-"
 # Below malloc's mmap threshold: a bigger read buffer costs page faults on every small file.
@@ -140,10 +142,24 @@ class FileStore:
         self._done: dict[str, int] = {}
         self._sources: dict[str, str] = {}
         self._run_tag = uuid.uuid4().hex[:12]
+        self._ledger_name = LEDGER_NAME
+        self._shared: str | None = None  # a scaled-out run: "<run id>s" (this run's shards' staging folders)
+        self._own_prefix: str | None = None
         self._processes: "Executor | None" = None
         self._early: dict[str, "Future"] = {}  # name -> its producer's result, started while the file was checked
         self._made_parent = False  # the storage folder did not exist: removed again if nothing is published
         self._picklable: dict[int, bool] = {}
+
+    def share(self, run_id: str, shard: int) -> None:
+        """This store is one shard's of a scaled-out run: other shards of the run write into the same
+        folder at the same time. Its staging folder and its ledger are its own (named after the run
+        and the shard), the staging folders of the run's other shards are left alone, files are
+        published one by one, and the folder with its marker is created once, by whichever shard
+        comes first."""
+        self._shared = f"{run_id}s"
+        self._own_prefix = f"{run_id}s{shard}-"
+        self._run_tag = f"{self._own_prefix}{uuid.uuid4().hex[:12]}"
+        self._ledger_name = f"{LEDGER_PREFIX}-{run_id}-{shard}.jsonl"
 
     # -- ownership -------------------------------------------------------------------
 
@@ -213,6 +229,9 @@ class FileStore:
         prefix = f"{STAGING_PREFIX}{self.folder.name}-"
         for entry in os.scandir(self.folder.parent):
             if entry.name.startswith(prefix) and entry.is_dir(follow_symlinks=False):
+                tag = entry.name[len(prefix):]
+                if self._shared is not None and tag.startswith(self._shared) and not tag.startswith(self._own_prefix):
+                    continue  # another shard of this run is staging there now
                 shutil.rmtree(entry.path, ignore_errors=True)
         if self.folder.is_dir():
             for name in os.listdir(self.folder):
@@ -220,11 +239,18 @@ class FileStore:
                     _unlink_quietly(self.folder / name)
 
     def _read_ledger(self) -> dict[str, tuple[int, str]]:
+        """Every ledger of the folder: the one of runs without shards and each shard's."""
         out: dict[str, tuple[int, str]] = {}
+        lines: list[str] = []
         try:
-            lines = (self.folder / LEDGER_NAME).read_text(encoding="utf-8").splitlines()
+            names = sorted(n for n in os.listdir(self.folder) if n.startswith(LEDGER_PREFIX) and n.endswith(".jsonl"))
         except FileNotFoundError:
             return out
+        for name in names:
+            try:
+                lines.extend((self.folder / name).read_text(encoding="utf-8").splitlines())
+            except FileNotFoundError:
+                continue
         for line in lines:
             try:
                 entry = json.loads(line)
@@ -617,7 +643,7 @@ class FileStore:
         """
         if self._staging is None:
             return []
-        if self._deferred and not self.folder.exists():
+        if self._deferred and not self.folder.exists() and self._shared is None:
             names = list(self._staged)
             results = [StoredFile(n, self._staged[n][1], self._staged[n][2], True) for n in names]
             try:
@@ -632,6 +658,21 @@ class FileStore:
         results = self._publish_names(list(self._staged))
         self.discard()
         return results
+
+    def publish_each(self) -> None:
+        """From now on every :meth:`store` publishes its files at once, those staged while they
+        were checked included (the shards of a scaled-out run: their rows are written chunk by
+        chunk, each after its files). The dataset folder is created now if it is missing."""
+        if self._staging is None:
+            raise FileStoreError("the store was not opened")
+        self._deferred = False
+        try:
+            if not self.folder.exists():
+                self._publish_folder()
+            else:
+                self._write_marker(self.folder)
+        except OSError as exc:
+            raise FileStoreError(f"{self._where(None)}: {_reason(exc)} while creating the folder") from None
 
     def _publish_folder(self) -> None:
         """Create the dataset folder (empty but for its marker) by renaming a prepared one."""
@@ -708,7 +749,7 @@ class FileStore:
 
     def _append_ledger(self, files: Sequence[StoredFile], *, folder: Path) -> None:
         lines = "".join(json.dumps({"name": f.name, "size": f.size, "sha256": f.sha256}) + "\n" for f in files)
-        with open(folder / LEDGER_NAME, "a", encoding="utf-8") as fh:
+        with open(folder / self._ledger_name, "a", encoding="utf-8") as fh:
             fh.write(lines)
         # The in-memory ledger is not extended: a name stored by this run is never looked up again.
 

@@ -22,16 +22,19 @@ This module is the façade; the parts live in :mod:`tracebloc_ingestor.sinks.db`
 from __future__ import annotations
 
 import logging
+import os
 from typing import Sequence
 
 import pyarrow as pa
+import sqlalchemy as sa
 
 from ..schema import Column, TableSchema
 from .db.bulk import DISABLE_LOAD_DATA_ENV
 from .db.dialects import dialect_for
 from .db.engine import DEFAULT_RETRY_DEADLINE, DEFAULT_RETRY_DELAYS, Connector
-from .db.errors import DatabaseError, StreamLostError, TableBusyError
+from .db.errors import DatabaseError, Missing, StreamLostError, TableBusyError
 from .db.ledger import FINISH_STATES, META_TABLE, RUNS_TABLE, SALT_KEY, RunLedger
+from .db.shards import SHARDS_TABLE, Finish, ShardLedger, ShardRow, wait_for_table
 from .db.table_lock import TableBusy, TableLock
 from .db.tables import Tables, check_compatible, check_table_name, feature_columns, table_columns
 from .db.values import conform_batch
@@ -39,7 +42,7 @@ from .db.writes import PreparedWrite, check_batch
 
 __all__ = [
     "Database", "DatabaseError", "TableBusyError", "StreamLostError", "StreamLost", "PreparedWrite",
-    "RUNS_TABLE", "META_TABLE", "SALT_KEY", "DISABLE_LOAD_DATA_ENV", "FINISH_STATES",
+    "RUNS_TABLE", "META_TABLE", "SHARDS_TABLE", "SALT_KEY", "Finish", "ShardRow", "DISABLE_LOAD_DATA_ENV", "FINISH_STATES",
     "DEFAULT_RETRY_DELAYS", "DEFAULT_RETRY_DEADLINE",
 ]
 
@@ -70,6 +73,7 @@ class Database:
         self._connector = Connector(self._dialect, retry_delays, retry_deadline)
         self._tables = Tables(self._connector)
         self._ledger = RunLedger(self._connector)
+        self._shards = ShardLedger(self._connector)
         self._writer = self._dialect.writer(self._connector, self._tables, load_data=load_data)
 
     @property
@@ -112,7 +116,12 @@ class Database:
         check_table_name(table)
         lock = self._dialect.table_lock(self._connector, table)
         try:
-            self._connector.call("locking", table, lambda: lock.acquire(wait))
+            if self._dialect.name == "mysql":
+                # a sharded run holds this lock only while its shards join: wait while one of its shards lives
+                wait_for_table(self._connector, lock, lambda: self._live_runs(table, other_than=None), wait=wait,
+                               table=table, what="a run split into shards")
+            else:
+                self._connector.call("locking", table, lambda: lock.acquire(wait))
         except TableBusy:
             raise TableBusyError(
                 f"table {table!r} is being ingested by another run (waited {wait:g} s); nothing was done, "
@@ -132,6 +141,98 @@ class Database:
 
         self._connector.on_reconnect = hold_again
         return lock
+
+    # -- the shards of a scaled-out run (sinks/db/shards.py)
+
+    def _shard_lock(self, table: str, run_id: str, index: int) -> str:
+        return f"{table}#{run_id}/{index}"
+
+    def _live_runs(self, table: str, *, other_than: str | None) -> list[str]:
+        def work(conn: sa.Connection) -> list[str]:
+            return self._shards.live_runs(
+                conn, table, lambda run_id, index: self._dialect.lock_name(self._shard_lock(table, run_id, index)),
+                other_than=other_than,
+            )
+
+        try:
+            return self._connector.run("looking for live runs of", table, work)
+        except Missing:
+            return []
+
+    def join_run(self, table: str, *, run_id: str, category: str, shard: tuple[int, int], wait: float) -> tuple[str, bytes, TableLock]:
+        """Take this shard's place in run ``run_id`` of ``table``: (the run's state, the table's salt, the shard's lock).
+
+        The shard's own lock is taken first (another process running the same shard of the
+        same run is waited for, up to ``wait`` seconds); then, under the table's run lock, the
+        run is recorded unless it is, and so are the shard's row and the table's salt (the
+        first shard's random salt is kept). Another run with a live shard, or a run without
+        shards that holds the table, is waited for; past ``wait`` TableBusyError. Release the
+        returned lock when the shard is done (the server releases it if the process dies).
+        """
+        check_table_name(table)
+        if self._dialect.name != "mysql":
+            raise DatabaseError("a sharded run needs a MySQL or MariaDB database that every shard reaches")
+        index, count = shard
+        own = self._dialect.named_lock(self._connector, self._shard_lock(table, run_id, index))
+        try:
+            self._connector.call("locking", table, lambda: own.acquire(wait))
+        except TableBusy:
+            raise TableBusyError(
+                f"shard {index} of run {run_id} is running in another process (waited {wait:g} s); nothing was done"
+            ) from None
+        try:
+            self._dialect.ensure_database(self._connector)
+            self._connector.run("creating the bookkeeping tables for", table, self._create_bookkeeping, write=True)
+            gate = self._dialect.table_lock(self._connector, table)
+            wait_for_table(self._connector, gate, lambda: self._live_runs(table, other_than=run_id), wait=wait,
+                           table=table, what="another sharded run")
+            try:
+                salt_hex = os.urandom(32).hex()
+                state, salt = self._connector.run(
+                    "joining the run of", table,
+                    lambda conn: self._shards.join(conn, table, run_id, category, index, count, salt_hex),
+                    write=True, values=True,
+                )
+            finally:
+                gate.release()
+        except BaseException:
+            own.release()
+            raise
+
+        def hold_again() -> None:
+            try:
+                own.reassert()
+            except TableBusy:
+                raise TableBusyError(
+                    f"shard {index} of run {run_id} was taken by another process while {self.describe()} restarted; "
+                    "this one stops"
+                ) from None
+
+        self._connector.on_reconnect = hold_again
+        return state, salt, own
+
+    def _create_bookkeeping(self, conn: sa.Connection) -> None:
+        self._ledger.create_tables(conn)
+        self._shards.create_table(conn)
+
+    def shard_state(self, run_id: str, index: int, state: str, **fields) -> None:
+        """Record a shard's state (``records``, ``errors``, ``facts`` as given)."""
+        self._shards.set_state(run_id, index, state, **fields)
+
+    def shard_heartbeat(self, run_id: str, index: int) -> None:
+        self._shards.heartbeat(run_id, index)
+
+    def run_shards(self, run_id: str) -> list[ShardRow]:
+        """The shard rows of a run, by index."""
+        return self._shards.shards(run_id)
+
+    def move_run(self, run_id: str, state: str, *, only_from: tuple[str, ...]) -> bool:
+        """Set the run's state if it is one of ``only_from``; whether this call changed it."""
+        return self._shards.set_run_state(run_id, state, only_from=only_from)
+
+    def finish_shard(self, run_id: str, index: int, count: int, records: int, data: dict) -> Finish:
+        """Record a shard's load; whether it is the one shard that registers the run (see sinks/db/shards.py)."""
+        return self._shards.finish(run_id, index, count, records, data)
 
     # ------------------------------------------------------------------ read-only
 
@@ -219,10 +320,14 @@ class Database:
         category: str,
         salt: bytes,
         extra_columns: Sequence[Column] = (),
+        sharded: bool = False,
     ) -> None:
-        """Create what is missing, record the run, and clear a killed earlier run's rows."""
+        """Create what is missing, record the run, and clear a killed earlier run's rows.
+
+        ``sharded``: the run's state is its shards' to set (:meth:`join_run`, :meth:`finish_shard`).
+        """
         check_table_name(table)
-        if table.lower() in (RUNS_TABLE, META_TABLE):
+        if table.lower() in (RUNS_TABLE, META_TABLE, SHARDS_TABLE):
             raise DatabaseError(f"{table!r} is the ingestor's own bookkeeping table; pick another TABLE_NAME")
         if not (0 < len(run_id) <= 64 and len(category) <= 64):
             raise DatabaseError(f"preparing table {table!r} failed: run id and category are at most 64 characters")
@@ -237,7 +342,8 @@ class Database:
         self._connector.run(
             "recording the run of",
             table,
-            lambda conn: self._ledger.start_run(conn, table, run_id, category, salt.hex(), existing is not None),
+            lambda conn: self._ledger.start_run(conn, table, run_id, category, salt.hex(), existing is not None,
+                                                keep_state=sharded),
             write=True,
             values=True,
         )

@@ -126,19 +126,28 @@ class RunLedger:
         ]
         dialect.create_table(conn, META_TABLE, meta, [f"PRIMARY KEY ({q('table_name')}, {q('meta_key')})"])
 
-    def start_run(
-        self, conn: sa.Connection, table: str, run_id: str, category: str, salt_hex: str, table_exists: bool
-    ) -> None:
-        """Record the run (keeping a table's first salt) and abandon earlier unfinished runs of the table."""
+    def claim_salt(self, conn: sa.Connection, table: str, salt_hex: str) -> str:
+        """Give ``table`` this salt unless it has one; the table's salt (hex) either way."""
         q, ph = self._dialect.quote, self._dialect.placeholder
         conn.exec_driver_sql(
             f"INSERT INTO {q(META_TABLE)} (table_name, meta_key, meta_value) VALUES ({ph}, {ph}, {ph})"
             + self._dialect.keep_existing("meta_key"),
             (table, SALT_KEY, salt_hex),
         )
-        stored = conn.exec_driver_sql(
+        return conn.exec_driver_sql(
             f"SELECT meta_value FROM {q(META_TABLE)} WHERE table_name = {ph} AND meta_key = {ph}", (table, SALT_KEY)
         ).scalar()
+
+    def start_run(
+        self, conn: sa.Connection, table: str, run_id: str, category: str, salt_hex: str, table_exists: bool,
+        *, keep_state: bool = False,
+    ) -> None:
+        """Record the run (keeping a table's first salt) and abandon earlier unfinished runs of the table.
+
+        ``keep_state``: the run's state is another's to set (the shards of a scaled-out run).
+        """
+        q, ph = self._dialect.quote, self._dialect.placeholder
+        stored = self.claim_salt(conn, table, salt_hex)
         if stored != salt_hex:
             log.warning("table %s already has a data_id salt; the stored salt is kept, not the one given", table)
         conn.exec_driver_sql(
@@ -151,12 +160,13 @@ class RunLedger:
         ).scalar()
         if owner_table != table:
             raise DatabaseError(f"preparing table {table!r} failed: run {run_id} belongs to another table")
-        # the same run id again (a retried pod) takes up where it stopped
-        conn.exec_driver_sql(
-            f"UPDATE {q(RUNS_TABLE)} SET state = 'loading', finished_at = NULL "
-            f"WHERE ingestor_id = {ph} AND state <> 'registered'",
-            (run_id,),
-        )
+        if not keep_state:
+            # the same run id again (a retried pod) takes up where it stopped
+            conn.exec_driver_sql(
+                f"UPDATE {q(RUNS_TABLE)} SET state = 'loading', finished_at = NULL "
+                f"WHERE ingestor_id = {ph} AND state <> 'registered'",
+                (run_id,),
+            )
         stale = [
             row[0]
             for row in conn.exec_driver_sql(

@@ -34,12 +34,17 @@ class TableLock:
     def __init__(self, *, engine: sa.Engine | None = None, sqlite_path: Path | None = None, name: str) -> None:
         self._engine = engine
         self._sqlite_path = sqlite_path
-        # MySQL lock names are at most 64 characters, and shared by every database on the server
-        self.name = "tracebloc_ingest:" + hashlib.sha256(name.encode()).hexdigest()[:40]
+        self.name = self.hashed(name)
         self._conn: sa.Connection | None = None
         self._fd = -1
         self._held = False
         self._guard = threading.Lock()  # reassert() may come from the writer thread too
+
+    @staticmethod
+    def hashed(name: str) -> str:
+        """The server-wide name of the lock called ``name``."""
+        # MySQL lock names are at most 64 characters, and shared by every database on the server
+        return "tracebloc_ingest:" + hashlib.sha256(name.encode()).hexdigest()[:40]
 
     def acquire(self, wait: float) -> None:
         """Take the lock, waiting up to ``wait`` seconds; TableBusy when another run keeps it."""

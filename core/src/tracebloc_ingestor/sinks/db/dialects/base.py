@@ -139,6 +139,14 @@ class Dialect(abc.ABC):
     def table_lock(self, connector: "Connector", table: str) -> "TableLock":
         """An unacquired run lock for ``table``."""
 
+    def named_lock(self, connector: "Connector", name: str) -> "TableLock":
+        """An unacquired server-wide lock called ``name`` (the shards of a scaled-out run need one each)."""
+        raise NotImplementedError(f"{self.name} has no named locks; a sharded run needs MySQL or MariaDB")
+
+    def lock_name(self, name: str) -> str:
+        """The server's name of :meth:`named_lock` ``name`` (to ask whether it is held)."""
+        raise NotImplementedError(f"{self.name} has no named locks")
+
     @abc.abstractmethod
     def writer(self, connector: "Connector", tables: "Tables", *, load_data: bool | None) -> "Writer":
         """The write path of this dialect."""

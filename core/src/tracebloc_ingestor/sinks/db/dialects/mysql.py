@@ -166,10 +166,16 @@ class MySQLDialect(Dialect):
         )
 
     def table_lock(self, connector: "Connector", table: str) -> TableLock:
+        return self.named_lock(connector, table)
+
+    def named_lock(self, connector: "Connector", name: str) -> TableLock:
         if self._lock_engine is None:
             # a server-level connection: the database itself may not exist yet
             self._lock_engine = connector.create_engine(self.url.set(database=""))
-        return TableLock(engine=self._lock_engine, name=f"{self.url.database}.{table}")
+        return TableLock(engine=self._lock_engine, name=f"{self.url.database}.{name}")
+
+    def lock_name(self, name: str) -> str:
+        return TableLock.hashed(f"{self.url.database}.{name}")
 
     def writer(self, connector: "Connector", tables: "Tables", *, load_data: bool | None) -> MySQLBulkWriter:
         return MySQLBulkWriter(connector, tables, load_data=load_data)
