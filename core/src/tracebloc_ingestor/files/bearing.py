@@ -40,7 +40,7 @@ from ..ingestors import BaseIngestor
 from ..issues import Issue
 from ..schema import TableSchema
 from .paths import PathProblem, member_path, relative_name
-from .store import DEFAULT_WORKERS, CopyJob, FileStore
+from .store import DEFAULT_WORKERS, CopyJob, FileStore, _mib
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..context import RunContext
@@ -682,10 +682,6 @@ class FileCategory(BaseIngestor):
 
 def _first_shard(ctx: "RunContext") -> bool:
     return ctx.shard is None or ctx.shard.index == 0
-
-
-def _mib(n: int) -> str:
-    return f"{n / (1 << 20):,.1f} MiB"
 
 
 def _busy_seconds() -> float:
